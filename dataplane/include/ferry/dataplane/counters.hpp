@@ -1,0 +1,78 @@
+#pragma once
+// Per-stage counters: written by their stage only, read by the control plane without locks.
+//
+// Accounting is exact: every message received leaves as forwarded or as a drop with a reason, so that
+// rx == forwarded + sum(drops). A datagram rejected whole (not a frame, or a frame with a bad length) counts as one
+// message received and one dropped, since its messages cannot be told apart.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "ferry/platform/cpu.hpp"
+
+namespace ferry::dp {
+
+enum class drop_reason : std::uint8_t {
+  malformed,            // not a valid frame, or a message body its kind's parser rejects
+  unsupported_version,  // a frame version this build does not read
+  unknown_kind,         // a message kind this build does not know
+  oversize,             // a datagram larger than the receive buffer
+  no_route,             // no route matches the message
+  tx_error,             // the kernel refused to send the frame carrying it
+};
+
+inline constexpr std::size_t drop_reason_count = 6;
+
+const char* to_string(drop_reason reason) noexcept;
+
+// Plain tallies: a burst's worth kept by a stage before publishing, or a reader's copy.
+struct counter_values {
+  std::uint64_t rx = 0;         // messages received (see the accounting rule above)
+  std::uint64_t forwarded = 0;  // messages handed to the kernel for their next hop
+  std::array<std::uint64_t, drop_reason_count> drops{};
+  std::uint64_t rx_datagrams = 0;
+  std::uint64_t rx_bytes = 0;
+  std::uint64_t tx_datagrams = 0;
+  std::uint64_t tx_bytes = 0;
+  std::uint64_t busy_polls = 0;  // polls that found work
+  std::uint64_t idle_polls = 0;  // polls that found none
+  std::uint64_t kernel_rx_drops = 0;  // datagrams the kernel dropped before ferry saw them (socket buffer full)
+
+  void drop(drop_reason reason, std::uint64_t n = 1) noexcept { drops[static_cast<std::size_t>(reason)] += n; }
+  std::uint64_t dropped() const noexcept;
+  counter_values& operator+=(const counter_values& other) noexcept;
+};
+
+// A counter with one writer: an increment is a plain load and store (no locked instruction), still a data-race-
+// free read for other threads.
+class single_writer_counter {
+ public:
+  void add(std::uint64_t n) noexcept { _value.store(_value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void set(std::uint64_t v) noexcept { _value.store(v, std::memory_order_relaxed); }
+  std::uint64_t load() const noexcept { return _value.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> _value{0};
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "counters rely on lock-free 64-bit atomics");
+};
+
+class alignas(platform::cache_line) stage_counters {
+ public:
+  // Stage only: adds a burst's tallies (kernel_rx_drops is a running total and replaces the last one).
+  // rx is published last, so a concurrent reader never sees more received than accounted for.
+  void publish(const counter_values& burst) noexcept;
+
+  // Any thread. Exact once the stage is idle; while it runs, each field is a recent value.
+  counter_values read() const noexcept;
+
+ private:
+  single_writer_counter _forwarded;
+  std::array<single_writer_counter, drop_reason_count> _drops;
+  single_writer_counter _rx_datagrams, _rx_bytes, _tx_datagrams, _tx_bytes, _busy_polls, _idle_polls;
+  single_writer_counter _kernel_rx_drops;
+  std::atomic<std::uint64_t> _rx{0};
+};
+
+}  // namespace ferry::dp

@@ -1,0 +1,69 @@
+#include "ferry/dataplane/counters.hpp"
+
+namespace ferry::dp {
+
+const char* to_string(drop_reason reason) noexcept {
+  switch (reason) {
+    case drop_reason::malformed: return "malformed";
+    case drop_reason::unsupported_version: return "unsupported_version";
+    case drop_reason::unknown_kind: return "unknown_kind";
+    case drop_reason::oversize: return "oversize";
+    case drop_reason::no_route: return "no_route";
+    case drop_reason::tx_error: return "tx_error";
+  }
+  return "unknown";
+}
+
+std::uint64_t counter_values::dropped() const noexcept {
+  std::uint64_t total = 0;
+  for (const std::uint64_t n : drops) total += n;
+  return total;
+}
+
+counter_values& counter_values::operator+=(const counter_values& other) noexcept {
+  rx += other.rx;
+  forwarded += other.forwarded;
+  for (std::size_t i = 0; i < drop_reason_count; ++i) drops[i] += other.drops[i];
+  rx_datagrams += other.rx_datagrams;
+  rx_bytes += other.rx_bytes;
+  tx_datagrams += other.tx_datagrams;
+  tx_bytes += other.tx_bytes;
+  busy_polls += other.busy_polls;
+  idle_polls += other.idle_polls;
+  kernel_rx_drops += other.kernel_rx_drops;
+  return *this;
+}
+
+void stage_counters::publish(const counter_values& burst) noexcept {
+  _forwarded.add(burst.forwarded);
+  for (std::size_t i = 0; i < drop_reason_count; ++i) {
+    if (burst.drops[i] != 0) _drops[i].add(burst.drops[i]);
+  }
+  _rx_datagrams.add(burst.rx_datagrams);
+  _rx_bytes.add(burst.rx_bytes);
+  _tx_datagrams.add(burst.tx_datagrams);
+  _tx_bytes.add(burst.tx_bytes);
+  _busy_polls.add(burst.busy_polls);
+  _idle_polls.add(burst.idle_polls);
+  if (burst.kernel_rx_drops != 0) _kernel_rx_drops.set(burst.kernel_rx_drops);
+  // R2: pairs with A2 in read(): whoever sees this rx sees the outcomes counted before it.
+  _rx.store(_rx.load(std::memory_order_relaxed) + burst.rx, std::memory_order_release);
+}
+
+counter_values stage_counters::read() const noexcept {
+  counter_values v;
+  // A2: pairs with R2 in publish().
+  v.rx = _rx.load(std::memory_order_acquire);
+  v.forwarded = _forwarded.load();
+  for (std::size_t i = 0; i < drop_reason_count; ++i) v.drops[i] = _drops[i].load();
+  v.rx_datagrams = _rx_datagrams.load();
+  v.rx_bytes = _rx_bytes.load();
+  v.tx_datagrams = _tx_datagrams.load();
+  v.tx_bytes = _tx_bytes.load();
+  v.busy_polls = _busy_polls.load();
+  v.idle_polls = _idle_polls.load();
+  v.kernel_rx_drops = _kernel_rx_drops.load();
+  return v;
+}
+
+}  // namespace ferry::dp
