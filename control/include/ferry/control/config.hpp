@@ -1,0 +1,55 @@
+#pragma once
+// ferryd's configuration: a TOML file (docs/configuration.md), or the built-in default that runs the demo on
+// loopback. Parsing checks everything and reports every mistake with the file, line, field and what is wrong.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/dataplane/endpoint.hpp"
+#include "ferry/dataplane/pipeline.hpp"
+#include "ferry/platform/result.hpp"
+#include "ferry/verify/message_kind.hpp"
+
+namespace ferry::ctl {
+
+struct cpu_choice {
+  enum class mode : std::uint8_t { automatic, unpinned, fixed };
+  mode how = mode::automatic;  // automatic: the last CPU this process may use
+  unsigned cpu = 0;            // for fixed
+};
+
+struct route_config {
+  std::string name;
+  std::optional<verify::message_kind> kind;  // nothing: "*"
+  std::optional<std::uint32_t> source;
+  std::optional<std::uint32_t> destination;
+  dp::endpoint next_hop;
+};
+
+struct config {
+  std::string control_socket;
+  dp::endpoint listen;
+  cpu_choice cpu;
+  dp::poll_mode poll = dp::poll_mode::adaptive;
+  std::uint32_t burst = 32;
+  std::uint32_t buffers = 1024;
+  std::uint32_t buffer_size = 2048;
+  std::uint32_t max_frame = 1472;
+  std::uint32_t socket_buffer = 4u << 20;
+  std::vector<route_config> routes;
+};
+
+// The built-in configuration, as TOML: what ferryd runs without --config and prints for --print-default-config.
+std::string_view default_config_text() noexcept;
+
+// Parses configuration text. source_name names it in messages ("/etc/ferry/ferry.toml", "built-in default").
+// On failure the message has one line per problem: "<source>:<line>:<column>: <field>: <what is wrong>".
+platform::result<config> parse_config(std::string_view text, std::string_view source_name);
+
+// Reads and parses a file; a file that cannot be read is reported with the system's reason.
+platform::result<config> load_config_file(const std::string& path);
+
+}  // namespace ferry::ctl

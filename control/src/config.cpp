@@ -1,0 +1,352 @@
+#include "ferry/control/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace ferry::ctl {
+
+namespace {
+
+constexpr std::int64_t max_u32 = 0xffffffffll;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+const char* type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number with a fraction";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: return "a date or time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// Collects every problem with its place, so that one run of --check-config reports them all.
+class checker {
+ public:
+  explicit checker(std::string_view source) : _source(source) {}
+
+  void problem(const toml::source_region& at, std::string_view field, const std::string& what) {
+    std::ostringstream line;
+    line << _source << ':' << at.begin.line << ':' << at.begin.column << ": " << field << ": " << what;
+    _problems.push_back({at.begin.line, at.begin.column, line.str()});
+  }
+
+  bool ok() const noexcept { return _problems.empty(); }
+
+  // The problems in the order they appear in the file.
+  std::string report() {
+    std::stable_sort(_problems.begin(), _problems.end(), [](const problem_at& a, const problem_at& b) {
+      return a.line != b.line ? a.line < b.line : a.column < b.column;
+    });
+    std::string joined;
+    for (const problem_at& p : _problems) joined += (joined.empty() ? "" : "\n") + p.text;
+    return joined;
+  }
+
+  // Reports keys of `table` not in `known`, suggesting the nearest known one.
+  void only_known(const toml::table& table, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : table) {
+      const std::string_view name = key.str();
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      std::string what = "unknown field";
+      std::string_view nearest;
+      std::size_t best = 3;  // suggest only near misses
+      for (const std::string_view k : known) {
+        const std::size_t d = edit_distance(name, k);
+        if (d < best) {
+          best = d;
+          nearest = k;
+        }
+      }
+      if (!nearest.empty()) {
+        what += "; did you mean '" + std::string(nearest) + "'?";
+      } else {
+        what += " (known here:";
+        for (const std::string_view k : known) what += " " + std::string(k);
+        what += ")";
+      }
+      problem(key.source(), join(path, name), what);
+    }
+  }
+
+  static std::string join(const std::string& path, std::string_view name) {
+    return path.empty() ? std::string(name) : path + "." + std::string(name);
+  }
+
+ private:
+  struct problem_at {
+    toml::source_index line;
+    toml::source_index column;
+    std::string text;
+  };
+  std::string _source;
+  std::vector<problem_at> _problems;
+};
+
+// Reads the optional field `name` of `table`; reports a wrong type. Returns the node when it is present and of type T.
+template <class T>
+const toml::value<T>* field(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+                            const char* expected) {
+  const toml::node* node = table.get(name);
+  if (node == nullptr) return nullptr;
+  const toml::value<T>* value = node->as<T>();
+  if (value == nullptr) {
+    check.problem(node->source(), checker::join(path, name),
+                  std::string("expected ") + expected + ", found " + type_name(*node));
+  }
+  return value;
+}
+
+void read_u32(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+              std::int64_t min, std::int64_t max, std::uint32_t& out) {
+  const std::string expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  const auto* value = field<std::int64_t>(check, table, path, name, expected.c_str());
+  if (value == nullptr) return;
+  if (value->get() < min || value->get() > max) {
+    check.problem(value->source(), checker::join(path, name),
+                  std::to_string(value->get()) + " is out of range; expected " + expected);
+    return;
+  }
+  out = static_cast<std::uint32_t>(value->get());
+}
+
+void read_endpoint(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+                   bool required, const toml::source_region& table_at, dp::endpoint& out) {
+  const auto* value = field<std::string>(check, table, path, name, "a string \"address:port\"");
+  if (value == nullptr) {
+    if (required && table.get(name) == nullptr) {
+      check.problem(table_at, checker::join(path, name), "missing; expected \"address:port\"");
+    }
+    return;
+  }
+  auto parsed = dp::endpoint::parse(value->get());
+  if (!parsed) {
+    check.problem(value->source(), checker::join(path, name), parsed.err().message());
+    return;
+  }
+  out = *parsed;
+}
+
+// A chain selector: "*" or an integer from 0 to 2^32-1.
+void read_chain(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+                const toml::source_region& table_at, std::optional<std::uint32_t>& out) {
+  const std::string where = checker::join(path, name);
+  const char* expected = "\"*\" or an integer from 0 to 4294967295";
+  const toml::node* node = table.get(name);
+  if (node == nullptr) {
+    check.problem(table_at, where, std::string("missing; expected ") + expected);
+    return;
+  }
+  if (const auto* text = node->as_string()) {
+    if (text->get() == "*") {
+      out.reset();
+    } else {
+      check.problem(node->source(), where, "'" + text->get() + "' is not " + expected);
+    }
+    return;
+  }
+  if (const auto* number = node->as_integer()) {
+    if (number->get() < 0 || number->get() > max_u32) {
+      check.problem(node->source(), where, std::to_string(number->get()) + " is out of range; expected " + expected);
+      return;
+    }
+    out = static_cast<std::uint32_t>(number->get());
+    return;
+  }
+  check.problem(node->source(), where, std::string("expected ") + expected + ", found " + type_name(*node));
+}
+
+void read_control(checker& check, const toml::table& root, config& out) {
+  const toml::node* node = root.get("control");
+  if (node == nullptr) return;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    check.problem(node->source(), "control", std::string("expected a table, found ") + type_name(*node));
+    return;
+  }
+  check.only_known(*table, "control", {"socket"});
+  if (const auto* socket = field<std::string>(check, *table, "control", "socket", "a path")) {
+    if (socket->get().empty() || socket->get().size() >= 108) {
+      check.problem(socket->source(), "control.socket", "must be a path of 1 to 107 bytes (a Unix socket's limit)");
+    } else {
+      out.control_socket = socket->get();
+    }
+  }
+}
+
+void read_dataplane(checker& check, const toml::table& root, config& out) {
+  const toml::node* node = root.get("dataplane");
+  if (node == nullptr) {
+    check.problem(root.source(), "dataplane", "missing; it says at least where to listen");
+    return;
+  }
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    check.problem(node->source(), "dataplane", std::string("expected a table, found ") + type_name(*node));
+    return;
+  }
+  const std::string path = "dataplane";
+  check.only_known(*table, path,
+                   {"backend", "listen", "cpu", "poll", "burst", "buffers", "buffer_size", "max_frame",
+                    "socket_buffer"});
+  if (const auto* backend = field<std::string>(check, *table, path, "backend", "a string")) {
+    if (backend->get() != "socket") {
+      check.problem(backend->source(), "dataplane.backend",
+                    "'" + backend->get() + "' is not available in this version; expected \"socket\"");
+    }
+  }
+  read_endpoint(check, *table, path, "listen", true, table->source(), out.listen);
+  if (const toml::node* cpu = table->get("cpu")) {
+    if (const auto* text = cpu->as_string()) {
+      if (text->get() == "auto") {
+        out.cpu.how = cpu_choice::mode::automatic;
+      } else if (text->get() == "none") {
+        out.cpu.how = cpu_choice::mode::unpinned;
+      } else {
+        check.problem(cpu->source(), "dataplane.cpu", "'" + text->get() + "': expected \"auto\", \"none\" or a core number");
+      }
+    } else if (const auto* number = cpu->as_integer()) {
+      if (number->get() < 0 || number->get() > 4095) {
+        check.problem(cpu->source(), "dataplane.cpu", std::to_string(number->get()) + " is not a core number (0 to 4095)");
+      } else {
+        out.cpu = {cpu_choice::mode::fixed, static_cast<unsigned>(number->get())};
+      }
+    } else {
+      check.problem(cpu->source(), "dataplane.cpu",
+                    std::string("expected \"auto\", \"none\" or a core number, found ") + type_name(*cpu));
+    }
+  }
+  if (const auto* poll = field<std::string>(check, *table, path, "poll", "\"adaptive\" or \"busy\"")) {
+    if (poll->get() == "adaptive") {
+      out.poll = dp::poll_mode::adaptive;
+    } else if (poll->get() == "busy") {
+      out.poll = dp::poll_mode::busy;
+    } else {
+      check.problem(poll->source(), "dataplane.poll", "'" + poll->get() + "': expected \"adaptive\" or \"busy\"");
+    }
+  }
+  read_u32(check, *table, path, "burst", 1, dp::udp_socket::max_burst, out.burst);
+  read_u32(check, *table, path, "buffers", 1, dp::buffer_pool::max_count, out.buffers);
+  read_u32(check, *table, path, "buffer_size", dp::buffer_pool::min_data_size, dp::buffer_pool::max_data_size,
+           out.buffer_size);
+  read_u32(check, *table, path, "max_frame", 64, 65507, out.max_frame);
+  read_u32(check, *table, path, "socket_buffer", 4096, 1 << 30, out.socket_buffer);
+  if (out.buffers < out.burst) {
+    check.problem(table->source(), "dataplane.buffers",
+                  std::to_string(out.buffers) + " buffers cannot hold a burst of " + std::to_string(out.burst) +
+                      "; give at least as many buffers as the burst");
+  }
+}
+
+void read_routes(checker& check, const toml::table& root, config& out) {
+  const toml::node* node = root.get("routes");
+  if (node == nullptr) return;  // a router with no routes drops everything as no_route: allowed, if odd
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    check.problem(node->source(), "routes", "expected [[routes]] tables");
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::table& table = *array->get(i)->as_table();
+    const std::string path = "routes[" + std::to_string(i) + "]";
+    check.only_known(table, path, {"name", "kind", "source", "destination", "next_hop"});
+    route_config route;
+    if (const auto* name = field<std::string>(check, table, path, "name", "a string")) {
+      if (name->get().empty()) {
+        check.problem(name->source(), path + ".name", "must not be empty");
+      } else if (!names.insert(name->get()).second) {
+        check.problem(name->source(), path + ".name", "'" + name->get() + "' names another route too");
+      }
+      route.name = name->get();
+    } else if (table.get("name") == nullptr) {
+      check.problem(table.source(), path + ".name", "missing; every route needs a name for logs and ferryctl");
+    }
+    if (const auto* kind = field<std::string>(check, table, path, "kind", "a kind name or \"*\"")) {
+      if (kind->get() != "*") {
+        route.kind = verify::kind_from_string(kind->get());
+        if (!route.kind) {
+          check.problem(kind->source(), path + ".kind",
+                        "unknown kind '" + kind->get() + "'; expected wormhole, hyperlane, layerzero, opaque or \"*\"");
+        }
+      }
+    } else if (table.get("kind") == nullptr) {
+      check.problem(table.source(), path + ".kind", "missing; expected a kind name or \"*\"");
+    }
+    read_chain(check, table, path, "source", table.source(), route.source);
+    read_chain(check, table, path, "destination", table.source(), route.destination);
+    read_endpoint(check, table, path, "next_hop", true, table.source(), route.next_hop);
+    out.routes.push_back(std::move(route));
+  }
+  for (std::size_t i = 0; i < out.routes.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const route_config& a = out.routes[j];
+      const route_config& b = out.routes[i];
+      if (a.kind == b.kind && a.source == b.source && a.destination == b.destination) {
+        check.problem(array->get(i)->source(), "routes[" + std::to_string(i) + "]",
+                      "matches the same kind, source and destination as route '" + a.name +
+                          "'; one of them could never be chosen");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+platform::result<config> parse_config(std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream message;
+    message << source_name << ':' << e.source().begin.line << ':' << e.source().begin.column
+            << ": TOML syntax: " << e.description();
+    return platform::error(message.str());
+  }
+  checker check(source_name);
+  check.only_known(root, "", {"control", "dataplane", "routes"});
+  config out;
+  out.control_socket = "/run/ferry/ferryd.sock";
+  read_control(check, root, out);
+  read_dataplane(check, root, out);
+  read_routes(check, root, out);
+  if (!check.ok()) return platform::error(check.report());
+  return out;
+}
+
+platform::result<config> load_config_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return platform::error(path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) return platform::error(path + ": cannot read: " + std::strerror(errno));
+  return parse_config(text.str(), path);
+}
+
+}  // namespace ferry::ctl

@@ -1,0 +1,174 @@
+#include "ferry/control/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ferry::ctl {
+namespace {
+
+const std::string minimal = "[dataplane]\nlisten = \"127.0.0.1:7700\"\n";
+
+// The problems reported for `text`, which must be refused.
+std::string problems(const std::string& text) {
+  auto parsed = parse_config(text, "ferry.toml");
+  EXPECT_FALSE(parsed.ok()) << text;
+  return parsed.ok() ? std::string() : parsed.err().message();
+}
+
+void expect_problem(const std::string& text, const std::string& expected) {
+  const std::string message = problems(text);
+  EXPECT_NE(message.find(expected), std::string::npos) << "expected \"" << expected << "\" in:\n" << message;
+}
+
+TEST(Config, BuiltInDefaultIsValid) {
+  auto parsed = parse_config(default_config_text(), "built-in");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->listen.to_string(), "127.0.0.1:7700");
+  EXPECT_EQ(parsed->control_socket, "/run/ferry/ferryd.sock");
+  EXPECT_EQ(parsed->routes.size(), 5u);
+  EXPECT_EQ(parsed->routes[0].name, "wormhole-from-ethereum");
+  EXPECT_EQ(parsed->routes[0].kind, verify::message_kind::wormhole);
+  EXPECT_EQ(parsed->routes[0].source, 2u);
+  EXPECT_FALSE(parsed->routes[0].destination.has_value());
+  EXPECT_EQ(parsed->cpu.how, cpu_choice::mode::automatic);
+}
+
+TEST(Config, MinimalFileTakesDefaults) {
+  auto parsed = parse_config(minimal, "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->burst, 32u);
+  EXPECT_EQ(parsed->buffer_size, 2048u);
+  EXPECT_EQ(parsed->poll, dp::poll_mode::adaptive);
+  EXPECT_TRUE(parsed->routes.empty());
+}
+
+TEST(Config, ReadsEveryField) {
+  auto parsed = parse_config(R"(
+[control]
+socket = "/tmp/x.sock"
+[dataplane]
+backend = "socket"
+listen = "[::1]:9000"
+cpu = 3
+poll = "busy"
+burst = 16
+buffers = 64
+buffer_size = 9000
+max_frame = 9000
+socket_buffer = 65536
+[[routes]]
+name = "r"
+kind = "*"
+source = "*"
+destination = 4294967295
+next_hop = "10.0.0.1:1"
+)",
+                             "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->control_socket, "/tmp/x.sock");
+  EXPECT_EQ(parsed->listen.to_string(), "[::1]:9000");
+  EXPECT_EQ(parsed->cpu.how, cpu_choice::mode::fixed);
+  EXPECT_EQ(parsed->cpu.cpu, 3u);
+  EXPECT_EQ(parsed->poll, dp::poll_mode::busy);
+  EXPECT_EQ(parsed->burst, 16u);
+  EXPECT_EQ(parsed->buffers, 64u);
+  EXPECT_EQ(parsed->buffer_size, 9000u);
+  EXPECT_EQ(parsed->max_frame, 9000u);
+  EXPECT_EQ(parsed->socket_buffer, 65536u);
+  ASSERT_EQ(parsed->routes.size(), 1u);
+  EXPECT_FALSE(parsed->routes[0].kind.has_value());
+  EXPECT_FALSE(parsed->routes[0].source.has_value());
+  EXPECT_EQ(parsed->routes[0].destination, 4294967295u);
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  expect_problem("[dataplane]\nlisten = \"127.0.0.1:1\n", "ferry.toml:2:");
+  expect_problem("[dataplane]\nlisten = \"127.0.0.1:1\n", "TOML syntax");
+}
+
+TEST(Config, UnknownFieldsSuggestTheNearestKnownOne) {
+  expect_problem(minimal + "burts = 3\n", "ferry.toml:3:1: dataplane.burts: unknown field; did you mean 'burst'?");
+  expect_problem("[dataplan]\nlisten = \"127.0.0.1:1\"\n", "dataplan: unknown field; did you mean 'dataplane'?");
+  expect_problem(minimal + "colour = 1\n", "dataplane.colour: unknown field (known here: backend listen");
+}
+
+TEST(Config, WrongTypesSayWhatWasExpected) {
+  expect_problem(minimal + "burst = \"32\"\n",
+                 "ferry.toml:3:9: dataplane.burst: expected an integer from 1 to 64, found a string");
+  expect_problem(minimal + "poll = 1\n", "dataplane.poll: expected \"adaptive\" or \"busy\", found an integer");
+  expect_problem(minimal + "cpu = 1.5\n", "dataplane.cpu: expected \"auto\", \"none\" or a core number, found a number");
+  expect_problem("dataplane = 3\n", "ferry.toml:1:13: dataplane: expected a table, found an integer");
+  expect_problem(minimal + "[[routes]]\nname = \"r\"\nkind = \"opaque\"\nsource = true\ndestination = 1\n"
+                           "next_hop = \"127.0.0.1:1\"\n",
+                 "routes[0].source: expected \"*\" or an integer from 0 to 4294967295, found a boolean");
+}
+
+TEST(Config, OutOfRangeValuesSayTheRange) {
+  expect_problem(minimal + "burst = 0\n", "dataplane.burst: 0 is out of range; expected an integer from 1 to 64");
+  expect_problem(minimal + "burst = 65\n", "dataplane.burst: 65 is out of range");
+  expect_problem(minimal + "buffer_size = 70000\n", "dataplane.buffer_size: 70000 is out of range");
+  expect_problem(minimal + "cpu = -1\n", "dataplane.cpu: -1 is not a core number");
+  expect_problem(minimal + "buffers = 8\nburst = 16\n", "dataplane.buffers: 8 buffers cannot hold a burst of 16");
+}
+
+TEST(Config, BadValuesNameTheField) {
+  expect_problem("[dataplane]\nlisten = \"localhost:7700\"\n",
+                 "ferry.toml:2:10: dataplane.listen: 'localhost:7700': 'localhost' is not a numeric IPv4 address");
+  expect_problem(minimal + "backend = \"dpdk\"\n", "dataplane.backend: 'dpdk' is not available in this version");
+  expect_problem(minimal + "poll = \"lazy\"\n", "dataplane.poll: 'lazy': expected \"adaptive\" or \"busy\"");
+  expect_problem(minimal + "cpu = \"first\"\n", "dataplane.cpu: 'first': expected \"auto\", \"none\" or a core number");
+  expect_problem("[control]\nsocket = \"\"\n" + minimal, "control.socket: must be a path of 1 to 107 bytes");
+}
+
+TEST(Config, MissingRequiredFieldsAreNamed) {
+  expect_problem("[control]\n", "dataplane: missing; it says at least where to listen");
+  expect_problem("[dataplane]\nburst = 8\n", "ferry.toml:1:1: dataplane.listen: missing; expected \"address:port\"");
+  const std::string message = problems(minimal + "[[routes]]\nkind = \"opaque\"\n");
+  EXPECT_NE(message.find("ferry.toml:3:1: routes[0].name: missing"), std::string::npos) << message;
+  EXPECT_NE(message.find("routes[0].source: missing"), std::string::npos) << message;
+  EXPECT_NE(message.find("routes[0].destination: missing"), std::string::npos) << message;
+  EXPECT_NE(message.find("routes[0].next_hop: missing"), std::string::npos) << message;
+}
+
+TEST(Config, RouteMistakesAreNamed) {
+  const std::string route = "[[routes]]\nname = \"a\"\nkind = \"opaque\"\nsource = 1\ndestination = 2\n"
+                            "next_hop = \"127.0.0.1:1\"\n";
+  expect_problem(minimal + "[[routes]]\nname = \"a\"\nkind = \"wormhol\"\nsource = 1\ndestination = 2\n"
+                           "next_hop = \"127.0.0.1:1\"\n",
+                 "ferry.toml:5:8: routes[0].kind: unknown kind 'wormhol'; expected wormhole, hyperlane, layerzero, "
+                 "opaque or \"*\"");
+  expect_problem(minimal + "[[routes]]\nname = \"a\"\nkind = \"opaque\"\nsource = 4294967296\ndestination = 2\n"
+                           "next_hop = \"127.0.0.1:1\"\n",
+                 "routes[0].source: 4294967296 is out of range");
+  expect_problem(minimal + "[[routes]]\nname = \"a\"\nkind = \"opaque\"\nsource = \"any\"\ndestination = 2\n"
+                           "next_hop = \"127.0.0.1:1\"\n",
+                 "routes[0].source: 'any' is not \"*\" or an integer");
+  expect_problem(minimal + route + route, "routes[1].name: 'a' names another route too");
+  std::string same_match = route;
+  same_match.replace(same_match.find("\"a\""), 3, "\"b\"");
+  expect_problem(minimal + route + same_match,
+                 "routes[1]: matches the same kind, source and destination as route 'a'");
+  expect_problem("routes = 3\n" + minimal, "ferry.toml:1:10: routes: expected [[routes]] tables");
+}
+
+TEST(Config, EveryProblemIsReportedInFileOrder) {
+  const std::string message = problems("[dataplane]\nburst = 0\nlisten = \"x\"\nbuffer_size = 1\n");
+  const auto burst = message.find("dataplane.burst");
+  const auto listen = message.find("dataplane.listen");
+  const auto size = message.find("dataplane.buffer_size");
+  ASSERT_NE(burst, std::string::npos);
+  ASSERT_NE(listen, std::string::npos);
+  ASSERT_NE(size, std::string::npos);
+  EXPECT_LT(burst, listen);
+  EXPECT_LT(listen, size);
+}
+
+TEST(Config, UnreadableFileGivesTheReason) {
+  auto parsed = load_config_file("/nonexistent/ferry.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.err().message(), "/nonexistent/ferry.toml: cannot read: No such file or directory");
+}
+
+}  // namespace
+}  // namespace ferry::ctl

@@ -1,0 +1,188 @@
+// End to end: ferryd, ferryctl and ferry-loadgen as separate processes on loopback.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/child_process.hpp"
+
+namespace ferry::ctl {
+namespace {
+
+using ferry::testing::child_process;
+using namespace std::chrono_literals;
+
+// A UDP port free on loopback right now (the kernel's choice for port 0).
+int free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class FerrydE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/ferry-e2e-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    _dir = dir;
+    _socket = _dir + "/ferryd.sock";
+    _listen = "127.0.0.1:" + std::to_string(free_udp_port());
+    _sink = "127.0.0.1:" + std::to_string(free_udp_port());
+  }
+  void TearDown() override { std::filesystem::remove_all(_dir); }
+
+  std::vector<std::string> command(const char* program, std::vector<std::string> args) const {
+    std::vector<std::string> argv = ferry::testing::emulator_prefix(FERRY_TEST_EMULATOR);
+    argv.emplace_back(program);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  std::string write_config(const std::string& routes) const {
+    const std::string path = _dir + "/ferry.toml";
+    std::ofstream(path) << "[control]\nsocket = \"" << _socket << "\"\n"
+                        << "[dataplane]\nlisten = \"" << _listen << "\"\ncpu = \"none\"\n" << routes;
+    return path;
+  }
+
+  std::string route(const std::string& name, const std::string& kind, const std::string& source,
+                    const std::string& destination) const {
+    return "[[routes]]\nname = \"" + name + "\"\nkind = \"" + kind + "\"\nsource = " + source +
+           "\ndestination = " + destination + "\nnext_hop = \"" + _sink + "\"\n";
+  }
+
+  // Runs a program to completion (bounded) and returns its exit code; output in <dir>/<stem>.out/.err.
+  int run(const char* program, std::vector<std::string> args, const std::string& stem, std::string* out = nullptr,
+          std::string* err = nullptr, std::chrono::milliseconds limit = 60s) {
+    child_process child(command(program, std::move(args)), _dir + "/" + stem);
+    EXPECT_TRUE(child.started());
+    const auto code = child.wait_for(limit);
+    if (out) *out = child.out();
+    if (err) *err = child.err();
+    EXPECT_TRUE(code.has_value()) << program << " did not finish within " << limit.count() << " ms";
+    return code.value_or(-1);
+  }
+
+  // Waits (bounded) until ferryd answers on its control socket.
+  bool wait_until_serving(child_process& ferryd) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline && ferryd.running()) {
+      if (run(FERRYCTL_PATH, {"--socket", _socket, "status"}, "probe") == 0) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  std::string _dir;
+  std::string _socket;
+  std::string _listen;
+  std::string _sink;
+};
+
+TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
+  const std::string config = write_config(route("wormhole-eth", "wormhole", "2", "\"*\"") +
+                                          route("hyperlane-arb", "hyperlane", "\"*\"", "42161") +
+                                          route("layerzero", "layerzero", "30101", "30102") +
+                                          route("opaque", "opaque", "7", "\"*\""));
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+
+  std::string report;
+  ASSERT_EQ(run(FERRY_LOADGEN_PATH,
+                {"--target", _listen, "--sink", _sink, "--count", "4000", "--rate", "4000", "--json", "--drain-ms",
+                 "3000", "--mix", "valid=70,unroutable=15,malformed=15", "--valid-flows",
+                 "wormhole:2:0,hyperlane:1:42161,hyperlane:9:42161,layerzero:30101:30102,opaque:7:1,opaque:7:2",
+                 "--unroutable-flows", "wormhole:3:0,hyperlane:1:10,layerzero:30101:30103,opaque:8:1",
+                 "--vaa-signatures", "13"},
+                "loadgen", &report),
+            0)
+      << report;
+  const auto sent = nlohmann::json::parse(report);
+  const std::uint64_t valid = sent["sent"]["valid"];
+  const std::uint64_t unroutable = sent["sent"]["unroutable"];
+  const std::uint64_t malformed = sent["sent"]["malformed"];
+  EXPECT_EQ(sent["sent"]["messages"], 4000u);
+  EXPECT_EQ(sent["sent"]["send_failed"], 0u);
+  EXPECT_GT(valid, 0u);
+  EXPECT_GT(unroutable, 0u);
+  EXPECT_GT(malformed, 0u);
+  // Exactly the routed ones arrive: every valid message once, nothing else.
+  EXPECT_EQ(sent["delivered"], valid);
+  EXPECT_EQ(sent["missing"], 0u);
+  EXPECT_EQ(sent["unexpected"], 0u);
+  EXPECT_EQ(sent["duplicates"], 0u);
+  EXPECT_EQ(sent["foreign"], 0u);
+
+  std::string stats_text;
+  ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
+  const auto stats = nlohmann::json::parse(stats_text);
+  std::uint64_t dropped = 0;
+  for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
+  EXPECT_EQ(stats["rx"], 4000u) << stats_text;
+  EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+  EXPECT_EQ(stats["forwarded"], valid);
+  EXPECT_EQ(stats["drops"]["no_route"], unroutable);
+  EXPECT_EQ(stats["drops"]["malformed"], malformed);
+
+  ferryd.signal(SIGTERM);
+  const auto code = ferryd.wait_for(10s);
+  ASSERT_TRUE(code.has_value()) << "ferryd did not stop on SIGTERM";
+  EXPECT_EQ(*code, 0) << ferryd.err();
+  EXPECT_NE(ferryd.err().find("SIGTERM: stopping"), std::string::npos) << ferryd.err();
+  EXPECT_NE(ferryd.out().find("received"), std::string::npos) << ferryd.out();
+  EXPECT_NE(ferryd.out().find("4000 messages"), std::string::npos) << ferryd.out();
+  EXPECT_FALSE(std::filesystem::exists(_socket)) << "the control socket is removed at exit";
+}
+
+TEST_F(FerrydE2e, CheckConfigExitsZeroWhenValidAndTwoWithTheProblem) {
+  std::string out;
+  std::string err;
+  const std::string good = write_config(route("r", "opaque", "1", "2"));
+  EXPECT_EQ(run(FERRYD_PATH, {"--check-config", good}, "check-good", &out, &err), 0) << err;
+  EXPECT_NE(out.find("valid (1 routes)"), std::string::npos) << out;
+
+  const std::string bad = _dir + "/bad.toml";
+  std::ofstream(bad) << "[dataplane]\nlisten = \"127.0.0.1:7700\"\nburst = 500\n";
+  EXPECT_EQ(run(FERRYD_PATH, {"--check-config", bad}, "check-bad", &out, &err), 2);
+  EXPECT_NE(err.find(bad + ":3:9: dataplane.burst: 500 is out of range"), std::string::npos) << err;
+
+  // A bad file given to --config stops ferryd the same way, before it binds anything.
+  EXPECT_EQ(run(FERRYD_PATH, {"--config", bad}, "start-bad", &out, &err), 2);
+  EXPECT_NE(err.find("dataplane.burst"), std::string::npos) << err;
+}
+
+TEST_F(FerrydE2e, PrintedDefaultConfigIsValid) {
+  std::string text;
+  ASSERT_EQ(run(FERRYD_PATH, {"--print-default-config"}, "print", &text), 0);
+  const std::string path = _dir + "/default.toml";
+  std::ofstream(path) << text;
+  std::string out;
+  EXPECT_EQ(run(FERRYD_PATH, {"--check-config", path}, "check-default", &out), 0);
+  EXPECT_NE(out.find("valid (5 routes)"), std::string::npos) << out;
+}
+
+TEST_F(FerrydE2e, FerryctlSaysWhenFerrydIsNotRunning) {
+  std::string err;
+  EXPECT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats"}, "ctl-none", nullptr, &err), 1);
+  EXPECT_NE(err.find("is ferryd running?"), std::string::npos) << err;
+  EXPECT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "frobnicate"}, "ctl-usage"), 2);
+}
+
+}  // namespace
+}  // namespace ferry::ctl
