@@ -1,0 +1,106 @@
+#pragma once
+// What the load generator sends: a deterministic stream of units (one message each, or one broken datagram), each
+// unit's category and flow derived from its sequence number alone, so that the receiving side knows what every
+// arriving message should have been without sharing state with the sending side.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ferry/platform/result.hpp"
+#include "ferry/verify/message_kind.hpp"
+#include "ferry/verify/wormhole.hpp"
+
+namespace ferry::loadgen {
+
+struct flow {
+  verify::message_kind kind;
+  std::uint32_t source;
+  std::uint32_t destination;
+};
+
+// "kind:source:destination,..." e.g. "wormhole:2:0,hyperlane:1:42161". Wormhole flows name destination 0.
+platform::result<std::vector<flow>> parse_flows(std::string_view spec);
+
+enum class category : std::uint8_t {
+  valid,       // a well-formed message on a routed flow: must arrive at the sink
+  unroutable,  // a well-formed message on a flow no route matches: ferry drops it as no_route
+  malformed,   // a broken datagram or message: ferry drops it as malformed
+};
+
+inline constexpr std::size_t category_count = 3;
+const char* to_string(category c) noexcept;
+
+// Relative weights, e.g. "valid=90,unroutable=5,malformed=5".
+struct mix {
+  std::uint32_t weight[category_count] = {90, 5, 5};
+};
+
+platform::result<mix> parse_mix(std::string_view spec);
+
+// The stamp each generated message carries at the start of its payload: which run and unit it is, and when it was
+// sent (cycle-clock ticks of the sending host).
+struct stamp {
+  std::uint32_t run = 0;
+  std::uint64_t sequence = 0;
+  std::uint64_t sent_ticks = 0;
+};
+
+inline constexpr std::size_t stamp_size = 24;
+inline constexpr std::size_t max_payload = 4096;
+
+struct traffic_options {
+  std::vector<flow> valid_flows;
+  std::vector<flow> unroutable_flows;
+  mix weights;
+  std::uint64_t seed = 1;
+  std::size_t payload_size = 64;        // bytes of payload per message, stamp_size to max_payload
+  std::uint8_t vaa_signatures = 13;     // signatures in each VAA (placeholders: nothing is signed yet)
+};
+
+// A unit: what sequence number n is.
+struct unit {
+  category what;
+  flow where;                // for valid and unroutable
+  std::uint8_t malformation; // for malformed: which breakage
+  bool own_datagram;         // malformed units that break the frame itself travel alone
+};
+
+class traffic {
+ public:
+  static constexpr std::uint8_t malformation_count = 6;
+
+  // Fails when a category with weight has no flows, all weights are 0, or the payload size is out of range.
+  static platform::result<traffic> create(traffic_options options);
+
+  unit describe(std::uint64_t sequence) const noexcept;
+
+  // Writes the body of a well-formed message on flow `where` carrying `s`; returns its size, or 0 when `out` is too
+  // small.
+  std::size_t write_message(const flow& where, const stamp& s, std::span<std::byte> out) const;
+
+  // Writes the body of a malformed unit that travels inside a good frame (own_datagram false): a VAA cut short, or
+  // a Hyperlane envelope whose length runs past its end. Returns its size; `kind_out` gets the kind to frame it as.
+  std::size_t write_malformed_message(const unit& u, const stamp& s, std::span<std::byte> out,
+                                      std::uint8_t& kind_out) const;
+
+  // Writes a whole broken datagram for a malformed unit with own_datagram; returns its size.
+  std::size_t write_broken_datagram(const unit& u, const stamp& s, std::span<std::byte> out) const;
+
+  const traffic_options& options() const noexcept { return _options; }
+
+ private:
+  explicit traffic(traffic_options options);
+  void write_payload(const stamp& s, std::span<std::byte> out) const noexcept;
+
+  traffic_options _options;
+  std::vector<verify::wormhole::signature_fields> _signatures;  // the placeholder signatures every VAA carries
+};
+
+// Reads the stamp of a message that arrived in a frame, or nothing when it carries none (another sender's message).
+std::optional<stamp> read_stamp(std::uint8_t kind, std::span<const std::byte> body) noexcept;
+
+}  // namespace ferry::loadgen
