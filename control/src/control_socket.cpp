@@ -152,7 +152,7 @@ void control_server::serve() noexcept {
     } else {
       try {
         response = _answer(line.substr(0, first_space), line.substr(first_space + 1, second_space - first_space - 1));
-      } catch (const std::exception& e) {
+      } catch (const std::exception&) {  // a handler bug must not take the control socket down
         response = {500, std::string(R"({"error":"internal error"})")};
       }
     }
