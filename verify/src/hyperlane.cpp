@@ -2,11 +2,11 @@
 
 #include <cstring>
 
+#include "envelope.hpp"
 #include "ferry/platform/endian.hpp"
 
 namespace ferry::verify::hyperlane {
 
-using platform::load_be16;
 using platform::load_be32;
 
 namespace {
@@ -15,7 +15,6 @@ constexpr std::size_t origin_at = 5;
 constexpr std::size_t sender_at = 9;
 constexpr std::size_t destination_at = 41;
 constexpr std::size_t recipient_at = 45;
-constexpr std::size_t envelope_length_size = 2;
 }  // namespace
 
 parse_status parse_message(std::span<const std::byte> bytes, message_view& out) noexcept {
@@ -40,29 +39,24 @@ std::span<const std::byte> message_view::body() const noexcept {
 }
 
 parse_status parse_envelope(std::span<const std::byte> bytes, envelope_view& out) noexcept {
-  if (bytes.size() < envelope_length_size) return parse_status::truncated;
-  const std::size_t length = load_be16(bytes.data());
-  if (length > bytes.size() - envelope_length_size) return parse_status::bad_length;
+  envelope::parts parts;
+  parse_status status = envelope::split(bytes, parts);
   message_view message;
-  const parse_status status = parse_message(bytes.subspan(envelope_length_size, length), message);
+  if (status == parse_status::ok) status = parse_message(parts.inner, message);
   if (status != parse_status::ok) return status;
-  out.message = message;
-  out.metadata = bytes.subspan(envelope_length_size + length);
+  out = {message, parts.proof};
   return parse_status::ok;
 }
 
 std::size_t encoded_envelope_size(const message_fields& message, std::span<const std::byte> metadata) noexcept {
-  return envelope_length_size + message_header_size + message.body.size() + metadata.size();
+  return envelope::length_size + message_header_size + message.body.size() + metadata.size();
 }
 
 std::size_t encode_envelope(const message_fields& message, std::span<const std::byte> metadata,
                             std::span<std::byte> out) noexcept {
   const std::size_t message_size = message_header_size + message.body.size();
-  const std::size_t size = encoded_envelope_size(message, metadata);
-  if (message_size > 0xffff || out.size() < size) return 0;
-  std::byte* p = out.data();
-  platform::store_be16(p, static_cast<std::uint16_t>(message_size));
-  p += envelope_length_size;
+  std::byte* const p = envelope::begin(out, message_size, metadata.size());
+  if (p == nullptr) return 0;
   p[0] = std::byte{message_version};
   platform::store_be32(p + nonce_at, message.nonce);
   platform::store_be32(p + origin_at, message.origin);
@@ -71,7 +65,7 @@ std::size_t encode_envelope(const message_fields& message, std::span<const std::
   std::memcpy(p + recipient_at, message.recipient.data(), 32);
   if (!message.body.empty()) std::memcpy(p + message_header_size, message.body.data(), message.body.size());
   if (!metadata.empty()) std::memcpy(p + message_size, metadata.data(), metadata.size());
-  return size;
+  return encoded_envelope_size(message, metadata);
 }
 
 }  // namespace ferry::verify::hyperlane

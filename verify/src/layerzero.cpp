@@ -2,11 +2,11 @@
 
 #include <cstring>
 
+#include "envelope.hpp"
 #include "ferry/platform/endian.hpp"
 
 namespace ferry::verify::layerzero {
 
-using platform::load_be16;
 using platform::load_be32;
 using platform::load_be64;
 
@@ -17,7 +17,6 @@ constexpr std::size_t sender_at = 13;
 constexpr std::size_t dst_eid_at = 45;
 constexpr std::size_t receiver_at = 49;
 constexpr std::size_t guid_at = 81;
-constexpr std::size_t envelope_length_size = 2;
 }  // namespace
 
 parse_status parse_packet(std::span<const std::byte> bytes, packet_view& out) noexcept {
@@ -48,29 +47,24 @@ std::span<const std::byte> packet_view::message() const noexcept {
 }
 
 parse_status parse_envelope(std::span<const std::byte> bytes, envelope_view& out) noexcept {
-  if (bytes.size() < envelope_length_size) return parse_status::truncated;
-  const std::size_t length = load_be16(bytes.data());
-  if (length > bytes.size() - envelope_length_size) return parse_status::bad_length;
+  envelope::parts parts;
+  parse_status status = envelope::split(bytes, parts);
   packet_view packet;
-  const parse_status status = parse_packet(bytes.subspan(envelope_length_size, length), packet);
+  if (status == parse_status::ok) status = parse_packet(parts.inner, packet);
   if (status != parse_status::ok) return status;
-  out.packet = packet;
-  out.attestation = bytes.subspan(envelope_length_size + length);
+  out = {packet, parts.proof};
   return parse_status::ok;
 }
 
 std::size_t encoded_envelope_size(const packet_fields& packet, std::span<const std::byte> attestation) noexcept {
-  return envelope_length_size + packet_fixed_size + packet.message.size() + attestation.size();
+  return envelope::length_size + packet_fixed_size + packet.message.size() + attestation.size();
 }
 
 std::size_t encode_envelope(const packet_fields& packet, std::span<const std::byte> attestation,
                             std::span<std::byte> out) noexcept {
   const std::size_t packet_size = packet_fixed_size + packet.message.size();
-  const std::size_t size = encoded_envelope_size(packet, attestation);
-  if (packet_size > 0xffff || out.size() < size) return 0;
-  std::byte* p = out.data();
-  platform::store_be16(p, static_cast<std::uint16_t>(packet_size));
-  p += envelope_length_size;
+  std::byte* const p = envelope::begin(out, packet_size, attestation.size());
+  if (p == nullptr) return 0;
   p[0] = std::byte{packet_version};
   platform::store_be64(p + nonce_at, packet.nonce);
   platform::store_be32(p + src_eid_at, packet.src_eid);
@@ -80,7 +74,7 @@ std::size_t encode_envelope(const packet_fields& packet, std::span<const std::by
   std::memcpy(p + guid_at, packet.guid.data(), 32);
   if (!packet.message.empty()) std::memcpy(p + packet_fixed_size, packet.message.data(), packet.message.size());
   if (!attestation.empty()) std::memcpy(p + packet_size, attestation.data(), attestation.size());
-  return size;
+  return encoded_envelope_size(packet, attestation);
 }
 
 }  // namespace ferry::verify::layerzero
