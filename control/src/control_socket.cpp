@@ -142,16 +142,12 @@ void control_server::serve() noexcept {
     if (client < 0) continue;
     const std::string head = read_head(client, max_request, 1000);
     http_response response;
-    const std::size_t line_end = head.find("\r\n");
-    const std::string_view line = std::string_view(head).substr(0, line_end);
-    const std::size_t first_space = line.find(' ');
-    const std::size_t second_space = line.find(' ', first_space + 1);
-    if (line_end == std::string::npos || first_space == std::string_view::npos ||
-        second_space == std::string_view::npos || line.substr(second_space + 1).rfind("HTTP/1.", 0) != 0) {
+    const std::optional<request_line> request = parse_request_line(head);
+    if (!request) {
       response = {400, R"({"error":"expected an HTTP/1.1 request line"})"};
     } else {
       try {
-        response = _answer(line.substr(0, first_space), line.substr(first_space + 1, second_space - first_space - 1));
+        response = _answer(request->method, request->path);
       } catch (const std::exception&) {  // a handler bug must not take the control socket down
         response = {500, std::string(R"({"error":"internal error"})")};
       }
@@ -163,6 +159,18 @@ void control_server::serve() noexcept {
     write_all(client, reply);
     ::close(client);
   }
+}
+
+std::optional<request_line> parse_request_line(std::string_view head) noexcept {
+  const std::size_t line_end = head.find("\r\n");
+  if (line_end == std::string_view::npos) return std::nullopt;
+  const std::string_view line = head.substr(0, line_end);
+  const std::size_t first_space = line.find(' ');
+  if (first_space == 0 || first_space == std::string_view::npos) return std::nullopt;
+  const std::size_t second_space = line.find(' ', first_space + 1);
+  if (second_space == std::string_view::npos || second_space == first_space + 1) return std::nullopt;
+  if (!line.substr(second_space + 1).starts_with("HTTP/1.")) return std::nullopt;
+  return request_line{line.substr(0, first_space), line.substr(first_space + 1, second_space - first_space - 1)};
 }
 
 platform::result<http_response> control_request(const std::string& socket_path, std::string_view method,

@@ -91,6 +91,17 @@ TEST_F(ControlSocket, AnswersGarbageWithBadRequest) {
   EXPECT_EQ(std::string(reply).rfind("HTTP/1.1 400 Bad Request", 0), 0u) << reply;
 }
 
+TEST(RequestLine, TakesMethodAndPathOfAnHttp1Line) {
+  const auto line = parse_request_line("GET /stats HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(line->method, "GET");
+  EXPECT_EQ(line->path, "/stats");
+  for (const char* bad : {"", "GET /stats HTTP/1.1", "GET /stats\r\n", " /stats HTTP/1.1\r\n", "GET  HTTP/1.1\r\n",
+                          "GET /stats HTTP/2\r\n", "GET\r\n", "hello\r\n\r\n"}) {
+    EXPECT_FALSE(parse_request_line(bad).has_value()) << bad;
+  }
+}
+
 TEST_F(ControlSocket, ClientSaysWhenNobodyIsThere) {
   auto response = control_request(_path, "GET", "/stats", 500);
   ASSERT_FALSE(response.ok());

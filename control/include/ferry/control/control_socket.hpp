@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,6 +43,15 @@ class control_server {
   handler _answer;
   std::thread _thread;
 };
+
+struct request_line {
+  std::string_view method;
+  std::string_view path;
+};
+
+// Reads the request line at the start of an HTTP/1.x request head ("GET /stats HTTP/1.1\r\n..."); nothing when
+// the head does not start with one. The views point into `head`.
+std::optional<request_line> parse_request_line(std::string_view head) noexcept;
 
 // Sends one request to the server at `socket_path` and returns its response. Fails with the reason when the
 // server cannot be reached or answers something that is not HTTP; waits at most timeout_ms.
