@@ -14,6 +14,17 @@ add_library(ferry::dep::concurrentqueue ALIAS ferry_dep_concurrentqueue)
 target_include_directories(ferry_dep_concurrentqueue SYSTEM INTERFACE ${FERRY_CONCURRENTQUEUE_INCLUDE})
 find_path(FERRY_READERWRITERQUEUE_INCLUDE readerwriterqueue/readerwriterqueue.h)
 
+# Crypto (verify/): libsecp256k1 (ECDSA recovery), libsodium (Ed25519), mbedTLS (SHA-256, HMAC). Debian's mbedTLS
+# 2.28 ships no pkg-config file, so its library is found by name.
+pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)   # libsecp256k1-dev
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)          # libsodium-dev
+find_path(FERRY_MBEDTLS_INCLUDE mbedtls/sha256.h REQUIRED)            # libmbedtls-dev
+find_library(FERRY_MBEDCRYPTO_LIBRARY mbedcrypto REQUIRED)
+add_library(ferry_dep_mbedcrypto INTERFACE)
+add_library(ferry::dep::mbedcrypto ALIAS ferry_dep_mbedcrypto)
+target_include_directories(ferry_dep_mbedcrypto SYSTEM INTERFACE ${FERRY_MBEDTLS_INCLUDE})
+target_link_libraries(ferry_dep_mbedcrypto INTERFACE ${FERRY_MBEDCRYPTO_LIBRARY})
+
 # DPDK: Debian ships it for amd64; a cross build on an amd64 host cannot have libdpdk-dev for the target beside
 # the host's (its rdma-core dependency is not multiarch), so cross builds go without it.
 set(FERRY_HAVE_DPDK OFF)
@@ -27,6 +38,10 @@ if(NOT FERRY_WITH_DPDK STREQUAL "OFF")
 endif()
 message(STATUS "ferry: DPDK ${FERRY_HAVE_DPDK}, CPU tuning '${FERRY_CPU}', sanitizers '${FERRY_SANITIZE}'")
 
+if(FERRY_BUILD_TESTS OR FERRY_BUILD_BENCH)
+  # libcrypto++-dev: the reference Keccak-256 that ferry's is tested and measured against.
+  pkg_check_modules(CRYPTOPP REQUIRED IMPORTED_TARGET libcrypto++)
+endif()
 if(FERRY_BUILD_TESTS)
   find_package(GTest REQUIRED)             # libgtest-dev, libgmock-dev
   include(GoogleTest)

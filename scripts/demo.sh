@@ -30,7 +30,7 @@ loadgen_cpus=$([ "$cpus" -gt 1 ] && echo "0-$((cpus - 2))" || echo 0)
 echo
 echo "== ferry-loadgen -> ferryd (127.0.0.1:7700) -> next hop (127.0.0.1:7701), ${FERRY_DEMO_SECONDS:-5} s =="
 taskset -c "$loadgen_cpus" "$bin/bench/ferry-loadgen" --duration "${FERRY_DEMO_SECONDS:-5}" \
-  --rate "${FERRY_DEMO_RATE:-50000}"
+  --rate "${FERRY_DEMO_RATE:-5000}"
 echo
 echo "== ferryctl stats =="
 "$bin/control/ferryctl" --socket "$socket" stats

@@ -13,13 +13,16 @@ native_pkgs=(
   dpdk dpdk-dev libdpdk-dev                           # rte_ring in the ring benchmark
   libconcurrentqueue-dev libreaderwriterqueue-dev     # moodycamel queues in the ring benchmark
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev # configuration, control API, command lines
+  libsecp256k1-dev libsodium-dev libmbedtls-dev       # verification: ECDSA recovery, Ed25519, SHA-256 and HMAC
+  libcrypto++-dev                                     # the reference Keccak-256 for tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev          # tests and benchmarks
   qemu-user                                           # runs the cross-built tests
 )
 # The target's libraries for the cross builds (header-only ones come from the host). DPDK is left out:
 # libdpdk-dev:arm64 cannot be installed beside the amd64 one (its rdma-core dependency is not multiarch), so cross
 # builds go without the DPDK pieces.
-cross_libs=(libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
+cross_libs=(libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+            libsecp256k1-dev libsodium-dev libmbedtls-dev libcrypto++-dev)
 
 want=()
 foreign=()

@@ -266,7 +266,6 @@ int main(int argc, char** argv) {
                             "opaque:7:8";
   std::string unroutable_flows = "wormhole:65000:0,hyperlane:1:999999,layerzero:30101:30999";
   loadgen::traffic_options traffic_options;
-  unsigned signatures = 13;
   app.add_option("--target", target, "The router's listening address")->capture_default_str();
   app.add_option("--sink", sink, "Where to receive what the router forwards (its next hop)")->capture_default_str();
   app.add_option("--rate", s.rate, "Messages per second; 0 sends as fast as possible")->capture_default_str();
@@ -282,8 +281,6 @@ int main(int argc, char** argv) {
   app.add_option("--frame-bytes", s.frame_bytes, "Largest frame to send")->capture_default_str()
       ->check(CLI::Range(64, 65000));
   app.add_option("--payload", traffic_options.payload_size, "Payload bytes per message")->capture_default_str();
-  app.add_option("--vaa-signatures", signatures, "Signatures per Wormhole VAA")->capture_default_str()
-      ->check(CLI::Range(0, 255));
   app.add_option("--seed", traffic_options.seed, "Seed of the message mix")->capture_default_str();
   app.add_option("--drain-ms", s.drain_ms, "After sending, wait this long for stragglers")->capture_default_str();
   app.add_flag("--json", s.json, "Print the report as JSON");
@@ -312,7 +309,6 @@ int main(int argc, char** argv) {
   traffic_options.weights = *weights;
   traffic_options.valid_flows = *valid;
   traffic_options.unroutable_flows = *unroutable;
-  traffic_options.vaa_signatures = static_cast<std::uint8_t>(signatures);
   auto traffic = loadgen::traffic::create(traffic_options);
   if (!traffic) return fail(traffic.err().message());
 

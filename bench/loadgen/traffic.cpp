@@ -7,9 +7,11 @@
 
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/platform/endian.hpp"
+#include "ferry/verify/demo_keys.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/opaque.hpp"
+#include "ferry/verify/quorum.hpp"
 #include "ferry/verify/wormhole.hpp"
 
 namespace ferry::loadgen {
@@ -68,7 +70,7 @@ platform::result<std::vector<flow>> parse_flows(std::string_view spec) {
     const std::string quoted = "flow '" + std::string(item) + "'";
     if (fields.size() != 3) return platform::error(quoted + ": expected kind:source:destination");
     const auto kind = verify::kind_from_string(fields[0]);
-    if (!kind) return platform::error(quoted + ": unknown kind (wormhole, hyperlane, layerzero, opaque)");
+    if (!kind) return platform::error(quoted + ": unknown kind (wormhole, hyperlane, layerzero, opaque, quorum)");
     const auto source = number(fields[1]);
     const auto destination = number(fields[2]);
     if (!source || !destination) return platform::error(quoted + ": source and destination are numbers");
@@ -117,9 +119,7 @@ platform::result<traffic> traffic::create(traffic_options options) {
   return traffic(std::move(options));
 }
 
-traffic::traffic(traffic_options options) : _options(std::move(options)) {
-  for (std::uint8_t i = 0; i < _options.vaa_signatures; ++i) _signatures.push_back({i, filled<65>(i)});
-}
+traffic::traffic(traffic_options options) : _options(std::move(options)) {}
 
 unit traffic::describe(std::uint64_t sequence) const noexcept {
   const auto& w = _options.weights.weight;
@@ -156,8 +156,6 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
   switch (where.kind) {
     case verify::message_kind::wormhole: {
       verify::wormhole::vaa_fields vaa;
-      vaa.guardian_set_index = 4;
-      vaa.signatures = _signatures;
       vaa.timestamp = static_cast<std::uint32_t>(s.sequence);
       vaa.nonce = s.run;
       vaa.emitter_chain = static_cast<std::uint16_t>(where.source);
@@ -165,7 +163,7 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
       vaa.sequence = s.sequence;
       vaa.consistency_level = 1;
       vaa.payload = payload;
-      return verify::wormhole::encode_vaa(vaa, out);
+      return verify::demo::write_wormhole(vaa, out);
     }
     case verify::message_kind::hyperlane: {
       verify::hyperlane::message_fields message;
@@ -175,8 +173,7 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
       message.destination = where.destination;
       message.recipient = filled<32>(where.destination);
       message.body = payload;
-      const auto metadata = filled<68 + 3 * 65>(where.source);  // MessageIdMultisig: hook, root, index, 3 signatures
-      return verify::hyperlane::encode_envelope(message, metadata, out);
+      return verify::demo::write_hyperlane(message, out);
     }
     case verify::message_kind::layerzero: {
       verify::layerzero::packet_fields packet;
@@ -185,13 +182,13 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
       packet.sender = filled<32>(where.source);
       packet.dst_eid = where.destination;
       packet.receiver = filled<32>(where.destination);
-      packet.guid = filled<32>(s.sequence);
       packet.message = payload;
-      const auto attestation = filled<2 * 65>(where.source);  // two DVN signatures
-      return verify::layerzero::encode_envelope(packet, attestation, out);
+      return verify::demo::write_layerzero(packet, out);
     }
     case verify::message_kind::opaque:
       return verify::opaque::encode_envelope(where.source, where.destination, payload, out);
+    case verify::message_kind::quorum:
+      return verify::demo::write_quorum({verify::demo::quorum_key_set, where.source, where.destination, payload}, out);
   }
   return 0;
 }
@@ -259,6 +256,12 @@ std::optional<stamp> read_stamp(std::uint8_t kind, std::span<const std::byte> bo
       verify::opaque::envelope_view envelope;
       if (verify::opaque::parse_envelope(body, envelope) != verify::parse_status::ok) return std::nullopt;
       payload = envelope.payload;
+      break;
+    }
+    case verify::message_kind::quorum: {
+      verify::quorum::message_view message;
+      if (verify::quorum::parse_message(body, message) != verify::parse_status::ok) return std::nullopt;
+      payload = message.payload();
       break;
     }
   }

@@ -293,7 +293,8 @@ void read_routes(checker& check, const toml::table& root, config& out) {
         route.kind = verify::kind_from_string(kind->get());
         if (!route.kind) {
           check.problem(kind->source(), path + ".kind",
-                        "unknown kind '" + kind->get() + "'; expected wormhole, hyperlane, layerzero, opaque or \"*\"");
+                        "unknown kind '" + kind->get() +
+                            "'; expected wormhole, hyperlane, layerzero, opaque, quorum or \"*\"");
         }
       }
     } else if (table.get("kind") == nullptr) {
@@ -317,6 +318,201 @@ void read_routes(checker& check, const toml::table& root, config& out) {
   }
 }
 
+// Lowercase or mixed-case hex of exactly N bytes, "0x" first or not.
+template <std::size_t N>
+std::optional<std::array<std::byte, N>> parse_hex(std::string_view text) {
+  if (text.starts_with("0x") || text.starts_with("0X")) text.remove_prefix(2);
+  if (text.size() != 2 * N) return std::nullopt;
+  std::array<std::byte, N> out{};
+  for (std::size_t i = 0; i < 2 * N; ++i) {
+    const char c = text[i];
+    int nibble = -1;
+    if (c >= '0' && c <= '9') nibble = c - '0';
+    if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
+    if (nibble < 0) return std::nullopt;
+    out[i / 2] |= static_cast<std::byte>(i % 2 == 0 ? nibble << 4 : nibble);
+  }
+  return out;
+}
+
+// A required array of N-byte hex strings (addresses, keys).
+template <std::size_t N>
+std::vector<std::array<std::byte, N>> read_hex_list(checker& check, const toml::table& table, const std::string& path,
+                                                    std::string_view name, const char* what) {
+  std::vector<std::array<std::byte, N>> out;
+  const std::string where = checker::join(path, name);
+  const std::string expected = std::string("an array of ") + what + " (" + std::to_string(2 * N) + " hex digits)";
+  const toml::node* node = table.get(name);
+  if (node == nullptr) {
+    check.problem(table.source(), where, "missing; expected " + expected);
+    return out;
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr || array->empty()) {
+    check.problem(node->source(), where, "expected " + expected + ", not empty");
+    return out;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& item = *array->get(i);
+    const auto* text = item.as_string();
+    const auto parsed = text ? parse_hex<N>(text->get()) : std::nullopt;
+    if (!parsed) {
+      check.problem(item.source(), where + "[" + std::to_string(i) + "]", std::string("expected ") + what + " of " +
+                                                                             std::to_string(2 * N) + " hex digits");
+      continue;
+    }
+    out.push_back(*parsed);
+  }
+  return out;
+}
+
+// A required array of u32 chain identifiers.
+std::vector<std::uint32_t> read_u32_list(checker& check, const toml::table& table, const std::string& path,
+                                         std::string_view name) {
+  std::vector<std::uint32_t> out;
+  const std::string where = checker::join(path, name);
+  const toml::node* node = table.get(name);
+  const toml::array* array = node ? node->as_array() : nullptr;
+  if (array == nullptr || array->empty()) {
+    check.problem(node ? node->source() : table.source(), where,
+                  node ? "expected a non-empty array of integers" : "missing; expected an array of integers");
+    return out;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto* number = array->get(i)->as_integer();
+    if (number == nullptr || number->get() < 0 || number->get() > max_u32) {
+      check.problem(array->get(i)->source(), where + "[" + std::to_string(i) + "]",
+                    "expected an integer from 0 to 4294967295");
+      continue;
+    }
+    out.push_back(static_cast<std::uint32_t>(number->get()));
+  }
+  return out;
+}
+
+std::uint8_t read_threshold(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+                            std::int64_t min) {
+  std::uint32_t value = 0;
+  if (table.get(name) == nullptr && min > 0) {
+    check.problem(table.source(), checker::join(path, name), "missing; expected an integer from 1 to 255");
+  }
+  read_u32(check, table, path, name, min, 255, value);
+  return static_cast<std::uint8_t>(value);
+}
+
+// Array-of-tables field `name`, each table handed to `each` with its path; nothing when absent.
+template <class Each>
+void for_each_table(checker& check, const toml::table& table, const std::string& path, std::string_view name,
+                    Each each) {
+  const toml::node* node = table.get(name);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  const std::string where = checker::join(path, name);
+  if (array == nullptr || !array->is_array_of_tables()) {
+    check.problem(node->source(), where, "expected [[" + where + "]] tables");
+    return;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    each(*array->get(i)->as_table(), where + "[" + std::to_string(i) + "]");
+  }
+}
+
+// A registry refusing a set is the configuration's mistake: report it at the table that made the set.
+void add_to(checker& check, const toml::table& table, const std::string& path, platform::result<void> added) {
+  if (!added) check.problem(table.source(), path, added.err().message());
+}
+
+std::vector<verify::layerzero::dvn_config> read_dvns(checker& check, const toml::table& table, const std::string& path,
+                                                     std::string_view name) {
+  std::vector<verify::layerzero::dvn_config> out;
+  for_each_table(check, table, path, name, [&](const toml::table& dvn, const std::string& at) {
+    check.only_known(dvn, at, {"address", "signers", "quorum"});
+    verify::layerzero::dvn_config one;
+    if (const auto* address = field<std::string>(check, dvn, at, "address", "a 20-byte hex address")) {
+      if (const auto parsed = parse_hex<20>(address->get())) {
+        one.address = *parsed;
+      } else {
+        check.problem(address->source(), at + ".address", "expected a 20-byte address (40 hex digits)");
+      }
+    } else if (dvn.get("address") == nullptr) {
+      check.problem(dvn.source(), at + ".address", "missing; expected the DVN's 20-byte address");
+    }
+    one.signers = read_hex_list<20>(check, dvn, at, "signers", "addresses");
+    one.quorum = read_threshold(check, dvn, at, "quorum", 1);
+    out.push_back(std::move(one));
+  });
+  return out;
+}
+
+void read_verify(checker& check, const toml::table& root, config& out) {
+  const toml::node* node = root.get("verify");
+  const toml::table* table = node ? node->as_table() : nullptr;
+  if (node != nullptr && table == nullptr) {
+    check.problem(node->source(), "verify", std::string("expected a table, found ") + type_name(*node));
+  }
+  if (table != nullptr) {
+    const std::string path = "verify";
+    check.only_known(*table, path, {"cache_entries", "wormhole_network", "hyperlane", "layerzero", "quorum"});
+    std::uint32_t entries = static_cast<std::uint32_t>(out.verified_cache_entries);
+    read_u32(check, *table, path, "cache_entries", 0, 1 << 24, entries);
+    out.verified_cache_entries = entries;
+    if (const auto* network = field<std::string>(check, *table, path, "wormhole_network", "a string")) {
+      if (network->get() == "none") {
+        out.wormhole_network.reset();
+      } else if (const auto known = verify::wormhole::network_from_string(network->get())) {
+        out.wormhole_network = *known;
+      } else {
+        check.problem(network->source(), "verify.wormhole_network",
+                      "'" + network->get() + "': expected \"mainnet\", \"devnet\" or \"none\"");
+      }
+    }
+    for_each_table(check, *table, path, "hyperlane", [&](const toml::table& set, const std::string& at) {
+      check.only_known(set, at, {"origins", "ism", "validators", "threshold"});
+      verify::hyperlane::validator_set validators;
+      if (const auto* ism = field<std::string>(check, set, at, "ism", "a string")) {
+        if (const auto type = verify::hyperlane::ism_type_from_string(ism->get())) {
+          validators.ism = *type;
+        } else {
+          check.problem(ism->source(), at + ".ism",
+                        "'" + ism->get() + "': expected \"message-id-multisig\" or \"merkle-root-multisig\"");
+        }
+      }
+      validators.validators = read_hex_list<20>(check, set, at, "validators", "addresses");
+      validators.threshold = read_threshold(check, set, at, "threshold", 1);
+      for (const std::uint32_t origin : read_u32_list(check, set, at, "origins")) {
+        validators.origin = origin;
+        add_to(check, set, at, out.keys.hyperlane.add(validators));
+      }
+    });
+    for_each_table(check, *table, path, "layerzero", [&](const toml::table& set, const std::string& at) {
+      check.only_known(set, at, {"src_eids", "required_dvns", "optional_dvns", "optional_threshold"});
+      verify::layerzero::path_config config;
+      config.required = read_dvns(check, set, at, "required_dvns");
+      config.optional = read_dvns(check, set, at, "optional_dvns");
+      config.optional_threshold = read_threshold(check, set, at, "optional_threshold", 0);
+      for (const std::uint32_t eid : read_u32_list(check, set, at, "src_eids")) {
+        config.src_eid = eid;
+        add_to(check, set, at, out.keys.layerzero.add(config));
+      }
+    });
+    for_each_table(check, *table, path, "quorum", [&](const toml::table& set, const std::string& at) {
+      check.only_known(set, at, {"key_set", "keys", "threshold"});
+      verify::quorum::key_set keys;
+      if (set.get("key_set") == nullptr) check.problem(set.source(), at + ".key_set", "missing; expected its id");
+      read_u32(check, set, at, "key_set", 0, max_u32, keys.id);
+      keys.keys = read_hex_list<32>(check, set, at, "keys", "Ed25519 public keys");
+      keys.threshold = read_threshold(check, set, at, "threshold", 1);
+      add_to(check, set, at, out.keys.quorum.add(std::move(keys)));
+    });
+  }
+  if (out.wormhole_network) {
+    // The built-in sets go first; a configuration adds none of its own yet (guardian sets from files: the key
+    // management work).
+    out.keys.wormhole = verify::wormhole::built_in_guardian_sets(*out.wormhole_network);
+  }
+}
+
 }  // namespace
 
 platform::result<config> parse_config(std::string_view text, std::string_view source_name) {
@@ -330,12 +526,13 @@ platform::result<config> parse_config(std::string_view text, std::string_view so
     return platform::error(message.str());
   }
   checker check(source_name);
-  check.only_known(root, "", {"control", "dataplane", "routes"});
+  check.only_known(root, "", {"control", "dataplane", "routes", "verify"});
   config out;
   out.control_socket = "/run/ferry/ferryd.sock";
   read_control(check, root, out);
   read_dataplane(check, root, out);
   read_routes(check, root, out);
+  read_verify(check, root, out);
   if (!check.ok()) return platform::error(check.report());
   return out;
 }

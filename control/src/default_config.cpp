@@ -56,6 +56,41 @@ kind = "opaque"
 source = "*"
 destination = "*"
 next_hop = "127.0.0.1:7701"
+
+[[routes]]
+name = "quorum-anywhere"
+kind = "quorum"
+source = "*"
+destination = "*"
+next_hop = "127.0.0.1:7701"
+
+# Every Wormhole, Hyperlane, LayerZero and quorum message is verified before it is routed; what fails is dropped
+# under its reason (bad_signature, no_quorum, unknown_key_set, expired_key_set, malformed).
+# The keys below are ferry's DEMO keys (verify/include/ferry/verify/demo_keys.hpp): anyone can derive their
+# secrets, so that the load generator can sign demo traffic. Never trust them in production.
+[verify]
+cache_entries = 65536       # messages remembered as verified, so that a repeat costs a lookup, not the crypto
+wormhole_network = "devnet" # built-in guardian sets: "mainnet" (sets 0-7), "devnet" (Tilt's test guardian), "none"
+
+[[verify.hyperlane]]
+origins = [1, 10]           # the origin domains these validators sign for
+ism = "message-id-multisig" # or "merkle-root-multisig"
+validators = ["0xeeaa12ae3ddf5483c3a3a778a032abc6035ffa21"]
+threshold = 1
+
+[[verify.layerzero]]
+src_eids = [30101]
+optional_threshold = 0
+
+[[verify.layerzero.required_dvns]]
+address = "0x07e75acb5ce4ae35e082b6b4093a0fc1c33e6f07"
+signers = ["0xc8c60cc3db3cced4185a7650d2a3cec075b4d797"]
+quorum = 1
+
+[[verify.quorum]]
+key_set = 1
+keys = ["0xcf292b1ffd0896075fc46ec06703e40586087af176638edc44c4f188cf705ec6"]
+threshold = 1
 )toml";
 }
 

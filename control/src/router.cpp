@@ -46,7 +46,7 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
   // The thread places itself, then reports; a failure to pin is the configuration's fault and stops start-up.
   auto thread_ready = std::make_shared<std::promise<platform::result<void>>>();
   auto ready = thread_ready->get_future();
-  const dp::pipeline_options options{cfg.burst, cfg.max_frame, cfg.poll, 1024};
+  const dp::pipeline_options options{cfg.burst, cfg.max_frame, cfg.poll, 1024, cfg.verified_cache_entries};
   router* self = r.get();
   r->_thread = std::thread([self, options, cpu, thread_ready] {
     if (cpu) {
@@ -57,7 +57,7 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
     }
     (void)platform::name_current_thread("ferry-rtc");  // cosmetic: a failure costs only the name
     dp::pipeline pipe(options, self->_socket, *self->_pool, self->_routing.table, self->_routing.hops,
-                      self->_counters);
+                      self->_config.keys, self->_counters);
     thread_ready->set_value({});
     pipe.run(self->_stop);
   });

@@ -8,6 +8,10 @@ const char* to_string(drop_reason reason) noexcept {
     case drop_reason::unsupported_version: return "unsupported_version";
     case drop_reason::unknown_kind: return "unknown_kind";
     case drop_reason::oversize: return "oversize";
+    case drop_reason::bad_signature: return "bad_signature";
+    case drop_reason::no_quorum: return "no_quorum";
+    case drop_reason::unknown_key_set: return "unknown_key_set";
+    case drop_reason::expired_key_set: return "expired_key_set";
     case drop_reason::no_route: return "no_route";
     case drop_reason::tx_error: return "tx_error";
   }

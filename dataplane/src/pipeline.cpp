@@ -1,6 +1,7 @@
 #include "ferry/dataplane/pipeline.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/platform/cpu.hpp"
@@ -8,14 +9,27 @@
 
 namespace ferry::dp {
 
+drop_reason drop_reason_for(verify::verdict v) noexcept {
+  switch (v) {
+    case verify::verdict::bad_signature: return drop_reason::bad_signature;
+    case verify::verdict::no_quorum: return drop_reason::no_quorum;
+    case verify::verdict::unknown_key_set: return drop_reason::unknown_key_set;
+    case verify::verdict::expired_key_set: return drop_reason::expired_key_set;
+    case verify::verdict::valid:      // not a drop: a caller's mistake, counted where it cannot hide
+    case verify::verdict::malformed: return drop_reason::malformed;
+  }
+  return drop_reason::malformed;
+}
+
 pipeline::pipeline(const pipeline_options& options, udp_socket& socket, buffer_pool& pool,
-                   const route_table& routes, std::span<const endpoint> hops, stage_counters& counters)
+                   const route_table& routes, std::span<const endpoint> hops, const verify::key_sets& keys,
+                   stage_counters& counters)
     : _options(options), _socket(socket), _pool(pool), _routes(routes), _counters(counters),
-      _tx(options.max_frame_bytes, hops) {
+      _cache(options.verified_cache_entries), _verifier(keys, _cache), _tx(options.max_frame_bytes, hops) {
   _options.burst = std::clamp<std::uint32_t>(_options.burst, 1, udp_socket::max_burst);
 }
 
-void pipeline::handle(const packet_buffer& datagram, counter_values& tally) noexcept {
+void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_values& tally) noexcept {
   tally.rx_datagrams += 1;
   tally.rx_bytes += datagram.length;
   if ((datagram.flags & packet_flag::truncated) != 0) {
@@ -43,6 +57,13 @@ void pipeline::handle(const packet_buffer& datagram, counter_values& tally) noex
       tally.drop(drop_reason::malformed);
       continue;
     }
+    if (verify::is_verified_kind(*kind)) {
+      const verify::verdict v = _verifier.verify(*kind, message.body, now);
+      if (v != verify::verdict::valid) {
+        tally.drop(drop_reason_for(v));
+        continue;
+      }
+    }
     const std::uint32_t rule = _routes.match(*kind, where.source, where.destination);
     if (rule == route_table::no_route) {
       tally.drop(drop_reason::no_route);
@@ -65,7 +86,9 @@ std::uint32_t pipeline::poll_once() noexcept {
     tally.idle_polls = 1;
   } else {
     tally.busy_polls = 1;
-    for (std::uint32_t i = 0; i < got; ++i) handle(*buffers[i], tally);
+    // key set expiry is in chain time (unix seconds): one clock read a burst is plenty
+    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    for (std::uint32_t i = 0; i < got; ++i) handle(*buffers[i], now, tally);
     _tx.flush(_socket, tally);  // before the buffers go back: the frames point into them
     tally.kernel_rx_drops = _kernel_drops;
   }

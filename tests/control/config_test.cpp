@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "ferry/verify/demo_keys.hpp"
+
 namespace ferry::ctl {
 namespace {
 
@@ -26,12 +28,110 @@ TEST(Config, BuiltInDefaultIsValid) {
   ASSERT_TRUE(parsed.ok()) << parsed.err().message();
   EXPECT_EQ(parsed->listen.to_string(), "127.0.0.1:7700");
   EXPECT_EQ(parsed->control_socket, "/run/ferry/ferryd.sock");
-  EXPECT_EQ(parsed->routes.size(), 5u);
+  EXPECT_EQ(parsed->routes.size(), 6u);
   EXPECT_EQ(parsed->routes[0].name, "wormhole-from-ethereum");
   EXPECT_EQ(parsed->routes[0].kind, verify::message_kind::wormhole);
   EXPECT_EQ(parsed->routes[0].source, 2u);
   EXPECT_FALSE(parsed->routes[0].destination.has_value());
   EXPECT_EQ(parsed->cpu.how, cpu_choice::mode::automatic);
+}
+
+// The default trusts exactly the demo keys the load generator signs with (verify/demo_keys.hpp).
+TEST(Config, BuiltInDefaultTrustsTheDemoKeys) {
+  auto parsed = parse_config(default_config_text(), "built-in");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  const verify::key_sets& keys = parsed->keys;
+  EXPECT_EQ(parsed->wormhole_network, verify::wormhole::network::devnet);
+  ASSERT_NE(keys.wormhole.find(0), nullptr);
+  EXPECT_EQ(keys.wormhole.current_index(), 0u);
+  for (const std::uint32_t origin : {1u, 10u}) {
+    const auto* set = keys.hyperlane.find(origin);
+    ASSERT_NE(set, nullptr) << origin;
+    EXPECT_EQ(set->validators, std::vector<verify::eth_address>{verify::demo::hyperlane_validator()});
+    EXPECT_EQ(set->threshold, 1);
+  }
+  const auto* path = keys.layerzero.find(30101);
+  ASSERT_NE(path, nullptr);
+  ASSERT_EQ(path->required.size(), 1u);
+  EXPECT_EQ(path->required[0].address, verify::demo::layerzero_dvn());
+  EXPECT_EQ(path->required[0].signers, std::vector<verify::eth_address>{verify::demo::layerzero_dvn_signer()});
+  const auto* quorum = keys.quorum.find(verify::demo::quorum_key_set);
+  ASSERT_NE(quorum, nullptr);
+  EXPECT_EQ(quorum->keys, std::vector<verify::ed25519_public_key>{verify::demo::quorum_key()});
+  EXPECT_EQ(parsed->verified_cache_entries, 65536u);
+}
+
+TEST(Config, WithoutAVerifySectionOnlyMainnetGuardianSetsAreTrusted) {
+  auto parsed = parse_config(minimal, "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->keys.wormhole.current_index(), 7u);
+  EXPECT_TRUE(parsed->keys.hyperlane.sets().empty());
+  EXPECT_TRUE(parsed->keys.layerzero.paths().empty());
+  EXPECT_TRUE(parsed->keys.quorum.sets().empty());
+  auto none = parse_config(minimal + "[verify]\nwormhole_network = \"none\"\n", "ferry.toml");
+  ASSERT_TRUE(none.ok()) << none.err().message();
+  EXPECT_TRUE(none->keys.wormhole.sets().empty());
+}
+
+TEST(Config, ReadsKeySets) {
+  const std::string a(40, 'a');
+  const std::string b(40, 'b');
+  const std::string text = minimal + "[verify]\ncache_entries = 0\n"
+                           "[[verify.hyperlane]]\norigins = [5, 6]\nism = \"merkle-root-multisig\"\n"
+                           "validators = [\"0x" + a + "\", \"" + b + "\"]\nthreshold = 2\n"
+                           "[[verify.layerzero]]\nsrc_eids = [40161]\noptional_threshold = 1\n"
+                           "[[verify.layerzero.required_dvns]]\naddress = \"0x" + a + "\"\nsigners = [\"0x" + b +
+                           "\"]\nquorum = 1\n"
+                           "[[verify.layerzero.optional_dvns]]\naddress = \"0x" + b + "\"\nsigners = [\"0x" + a +
+                           "\", \"0x" + b + "\"]\nquorum = 2\n"
+                           "[[verify.quorum]]\nkey_set = 77\nkeys = [\"" + std::string(64, 'c') + "\"]\nthreshold = 1\n";
+  auto parsed = parse_config(text, "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->verified_cache_entries, 0u);
+  const auto* five = parsed->keys.hyperlane.find(5);
+  ASSERT_NE(five, nullptr);
+  ASSERT_NE(parsed->keys.hyperlane.find(6), nullptr);
+  EXPECT_EQ(five->ism, verify::hyperlane::ism_type::merkle_root_multisig);
+  ASSERT_EQ(five->validators.size(), 2u);
+  EXPECT_EQ(five->validators[0][0], std::byte{0xaa});
+  EXPECT_EQ(five->validators[1][19], std::byte{0xbb});
+  EXPECT_EQ(five->threshold, 2);
+  const auto* path = parsed->keys.layerzero.find(40161);
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(path->optional_threshold, 1);
+  ASSERT_EQ(path->optional.size(), 1u);
+  EXPECT_EQ(path->optional[0].quorum, 2);
+  const auto* quorum = parsed->keys.quorum.find(77);
+  ASSERT_NE(quorum, nullptr);
+  EXPECT_EQ(quorum->keys[0][31], std::byte{0xcc});
+}
+
+TEST(Config, KeySetMistakesAreNamed) {
+  const std::string v = "\"0x" + std::string(40, 'a') + "\"";
+  expect_problem(minimal + "[verify]\nwormhole_network = \"testnet\"\n",
+                 "ferry.toml:4:20: verify.wormhole_network: 'testnet': expected \"mainnet\", \"devnet\" or \"none\"");
+  expect_problem(minimal + "[verify]\ncache_entries = -1\n", "verify.cache_entries: -1 is out of range");
+  expect_problem(minimal + "[[verify.hyperlane]]\norigins = [1]\nism = \"multisig\"\nvalidators = [" + v +
+                     "]\nthreshold = 1\n",
+                 "verify.hyperlane[0].ism: 'multisig': expected");
+  expect_problem(minimal + "[[verify.hyperlane]]\norigins = [1]\nvalidators = [\"0x12\"]\nthreshold = 1\n",
+                 "verify.hyperlane[0].validators[0]: expected addresses of 40 hex digits");
+  expect_problem(minimal + "[[verify.hyperlane]]\norigins = [1]\nvalidators = [" + v + "]\nthreshold = 2\n",
+                 "verify.hyperlane[0]: ");
+  expect_problem(minimal + "[[verify.hyperlane]]\nvalidators = [" + v + "]\nthreshold = 1\n",
+                 "verify.hyperlane[0].origins: missing");
+  expect_problem(minimal + "[[verify.hyperlane]]\norigins = [1]\nvalidators = [" + v + "]\n",
+                 "verify.hyperlane[0].threshold: missing");
+  expect_problem(minimal + "[[verify.hyperlane]]\norigins = [1, 1]\nvalidators = [" + v + "]\nthreshold = 1\n",
+                 "hyperlane");  // the same origin twice
+  expect_problem(minimal + "[[verify.layerzero]]\nsrc_eids = [1]\n[[verify.layerzero.required_dvns]]\nsigners = [" +
+                     v + "]\nquorum = 1\n",
+                 "verify.layerzero[0].required_dvns[0].address: missing");
+  expect_problem(minimal + "[[verify.quorum]]\nkeys = [\"00\"]\nthreshold = 1\n", "verify.quorum[0].key_set: missing");
+  expect_problem(minimal + "[[verify.quorum]]\nkey_set = 1\nkeys = [\"00\"]\nthreshold = 1\n",
+                 "verify.quorum[0].keys[0]: expected Ed25519 public keys of 64 hex digits");
+  expect_problem(minimal + "[verify]\nhyperlane = 3\n", "verify.hyperlane: expected [[verify.hyperlane]] tables");
+  expect_problem(minimal + "[verify]\ncache_entrys = 3\n", "verify.cache_entrys: unknown field; did you mean 'cache_entries'?");
 }
 
 TEST(Config, MinimalFileTakesDefaults) {
@@ -137,7 +237,7 @@ TEST(Config, RouteMistakesAreNamed) {
   expect_problem(minimal + "[[routes]]\nname = \"a\"\nkind = \"wormhol\"\nsource = 1\ndestination = 2\n"
                            "next_hop = \"127.0.0.1:1\"\n",
                  "ferry.toml:5:8: routes[0].kind: unknown kind 'wormhol'; expected wormhole, hyperlane, layerzero, "
-                 "opaque or \"*\"");
+                 "opaque, quorum or \"*\"");
   expect_problem(minimal + "[[routes]]\nname = \"a\"\nkind = \"opaque\"\nsource = 4294967296\ndestination = 2\n"
                            "next_hop = \"127.0.0.1:1\"\n",
                  "routes[0].source: 4294967296 is out of range");

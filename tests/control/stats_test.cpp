@@ -17,7 +17,8 @@ dp::counter_values sample() {
 TEST(Stats, JsonHasRxForwardedAndEveryDropReason) {
   EXPECT_EQ(stats_json(sample()),
             R"({"rx":10,"forwarded":6,"drops":{"malformed":1,"unsupported_version":0,"unknown_kind":0,)"
-            R"("oversize":0,"no_route":3,"tx_error":0}})");
+            R"("oversize":0,"bad_signature":0,"no_quorum":0,"unknown_key_set":0,"expired_key_set":0,)"
+            R"("no_route":3,"tx_error":0}})");
 }
 
 TEST(Stats, JsonRoundTrips) {

@@ -3,16 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <vector>
 
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/placed.hpp"
 #include "ferry/platform/endian.hpp"
+#include "ferry/verify/demo_keys.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/opaque.hpp"
 #include "ferry/verify/wormhole.hpp"
+#include "support/demo_key_sets.hpp"
 
 namespace ferry::dp {
 namespace {
@@ -29,12 +32,13 @@ bytes opaque_body(std::uint32_t source, std::uint32_t destination, std::size_t p
   return out;
 }
 
-bytes vaa_body(std::uint16_t chain) {
+// Messages signed with the demo keys, which the pipeline's key sets trust.
+bytes vaa_body(std::uint16_t chain, std::uint64_t sequence = 42) {
   verify::wormhole::vaa_fields vaa;
   vaa.emitter_chain = chain;
-  vaa.sequence = 42;
-  bytes out(verify::wormhole::encoded_size(vaa));
-  out.resize(verify::wormhole::encode_vaa(vaa, out));
+  vaa.sequence = sequence;
+  bytes out(verify::demo::max_overhead);
+  out.resize(verify::demo::write_wormhole(vaa, out));
   return out;
 }
 
@@ -42,8 +46,8 @@ bytes hyperlane_body(std::uint32_t origin, std::uint32_t destination) {
   verify::hyperlane::message_fields message;
   message.origin = origin;
   message.destination = destination;
-  bytes out(verify::hyperlane::encoded_envelope_size(message, {}));
-  out.resize(verify::hyperlane::encode_envelope(message, {}, out));
+  bytes out(verify::demo::max_overhead);
+  out.resize(verify::demo::write_hyperlane(message, out));
   return out;
 }
 
@@ -51,8 +55,15 @@ bytes layerzero_body(std::uint32_t src, std::uint32_t dst) {
   verify::layerzero::packet_fields packet;
   packet.src_eid = src;
   packet.dst_eid = dst;
-  bytes out(verify::layerzero::encoded_envelope_size(packet, {}));
-  out.resize(verify::layerzero::encode_envelope(packet, {}, out));
+  bytes out(verify::demo::max_overhead);
+  out.resize(verify::demo::write_layerzero(packet, out));
+  return out;
+}
+
+bytes quorum_body(std::uint32_t source, std::uint32_t destination) {
+  const bytes payload(16, std::byte{0x71});
+  bytes out(verify::demo::max_overhead);
+  out.resize(verify::demo::write_quorum({verify::demo::quorum_key_set, source, destination, payload}, out));
   return out;
 }
 
@@ -95,7 +106,8 @@ class PipelineTest : public ::testing::Test {
     auto table = route_table::build(std::move(rules), static_cast<std::uint32_t>(_hops.size()));
     ASSERT_TRUE(table.ok()) << table.err().message();
     _routes = std::move(*table);
-    _pipeline.emplace(pipeline_options{32, 1472, poll_mode::busy, 1}, *_router, **_pool, _routes, _hops, _counters);
+    _pipeline.emplace(pipeline_options{32, 1472, poll_mode::busy, 1, 1024}, *_router, **_pool, _routes, _hops, _keys,
+                      _counters);
   }
 
   void send(const bytes& datagram) {
@@ -154,6 +166,7 @@ class PipelineTest : public ::testing::Test {
   std::optional<placed<buffer_pool>> _pool;
   std::vector<endpoint> _hops;
   route_table _routes;
+  verify::key_sets _keys = testing::demo_key_sets();
   stage_counters _counters;
   std::optional<pipeline> _pipeline;
 };
@@ -162,22 +175,76 @@ TEST_F(PipelineTest, RoutesEachKindToItsHop) {
   route({{message_kind::wormhole, 2, any, 0},
          {message_kind::hyperlane, any, 42161, 1},
          {message_kind::layerzero, 30101, 30102, 0},
-         {message_kind::opaque, any, any, 1}});
+         {message_kind::opaque, any, any, 1},
+         {message_kind::quorum, 5, 6, 0}});
   const bytes vaa = vaa_body(2);
   const bytes hyperlane = hyperlane_body(1, 42161);
   const bytes layerzero = layerzero_body(30101, 30102);
   const bytes opaque = opaque_body(7, 8);
+  const bytes quorum = quorum_body(5, 6);
   send(frame_of({{wire(message_kind::wormhole), vaa}, {wire(message_kind::hyperlane), hyperlane}}));
   send(frame_of({{wire(message_kind::layerzero), layerzero}, {wire(message_kind::opaque), opaque}}));
-  process(2);
+  send(frame_of({{wire(message_kind::quorum), quorum}}));
+  process(3);
 
   const auto at_a = bodies(drain(*_hop_a));
   const auto at_b = bodies(drain(*_hop_b));
-  EXPECT_TRUE(at_a == (std::vector<bytes>{vaa, layerzero}));
+  EXPECT_TRUE(at_a == (std::vector<bytes>{vaa, layerzero, quorum}));
   EXPECT_TRUE(at_b == (std::vector<bytes>{hyperlane, opaque}));
   const counter_values c = _counters.read();
-  EXPECT_EQ(c.rx, 4u);
-  EXPECT_EQ(c.forwarded, 4u);
+  EXPECT_EQ(c.rx, 5u);
+  EXPECT_EQ(c.forwarded, 5u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, DropsWhatFailsVerificationUnderItsVerdict) {
+  // Set 0 (the devnet guardian) replaced two days ago: it expired a day ago.
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  verify::key_sets keys = testing::demo_key_sets();
+  ASSERT_TRUE(keys.wormhole.upgrade(1, {verify::demo::hyperlane_validator()}, now - 2 * 86400));
+  _keys = std::move(keys);
+  route({{any, any, any, 0}});
+
+  bytes forged = vaa_body(2);
+  forged.back() ^= std::byte{1};  // the body changed after signing: the signature recovers another key
+  bytes other_set = vaa_body(2);
+  platform::store_be32(other_set.data() + 1, 5);
+  bytes unsigned_quorum = quorum_body(5, 6);
+  unsigned_quorum.resize(unsigned_quorum.size() - verify::quorum::signature_size);
+  unsigned_quorum.back() = std::byte{0};  // no signatures at all: below the threshold of 1
+  bytes lz_no_attestation = layerzero_body(30101, 30102);
+  lz_no_attestation.resize(2 + verify::layerzero::packet_fixed_size);
+  send(frame_of({
+      {wire(message_kind::wormhole), vaa_body(2)},                 // expired_key_set: set 0 is no longer current
+      {wire(message_kind::hyperlane), hyperlane_body(77, 1)},      // unknown_key_set: no validators for origin 77
+      {wire(message_kind::wormhole), other_set},                   // unknown_key_set: no set 5
+      {wire(message_kind::quorum), unsigned_quorum},               // no_quorum
+      {wire(message_kind::layerzero), lz_no_attestation},          // malformed: the attestation is missing
+      {wire(message_kind::hyperlane), hyperlane_body(1, 2)},       // forwarded
+  }));
+  process(1);
+  _keys = testing::demo_key_sets();  // a new pipeline, verifying against the current devnet set
+  route({{any, any, any, 0}});
+  send(frame_of({{wire(message_kind::wormhole), forged}}));  // bad_signature
+  process(2);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
+  EXPECT_EQ(drops(drop_reason::expired_key_set), 1u);
+  EXPECT_EQ(drops(drop_reason::unknown_key_set), 2u);
+  EXPECT_EQ(drops(drop_reason::no_quorum), 1u);
+  EXPECT_EQ(drops(drop_reason::malformed), 1u);
+  EXPECT_EQ(drops(drop_reason::bad_signature), 1u);
+  EXPECT_EQ(_counters.read().forwarded, 1u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ARepeatedMessageIsForwardedEachTime) {
+  // (that the repeats cost no crypto is the verifier's test: the pipeline's counters do not see the cache)
+  route({{message_kind::wormhole, any, any, 0}});
+  const bytes vaa = vaa_body(2, 7);
+  for (int i = 0; i < 5; ++i) send(frame_of({{wire(message_kind::wormhole), vaa}}));
+  process(5);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 5u);
+  EXPECT_EQ(_counters.read().forwarded, 5u);
   expect_balanced();
 }
 

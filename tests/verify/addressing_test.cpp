@@ -14,6 +14,7 @@
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/message_kind.hpp"
 #include "ferry/verify/opaque.hpp"
+#include "ferry/verify/quorum.hpp"
 #include "ferry/verify/wormhole.hpp"
 
 namespace ferry::verify {
@@ -22,7 +23,7 @@ namespace {
 using bytes = std::vector<std::byte>;
 
 constexpr message_kind all_kinds[] = {message_kind::wormhole, message_kind::hyperlane, message_kind::layerzero,
-                                      message_kind::opaque};
+                                      message_kind::opaque, message_kind::quorum};
 
 // A well-formed body of each kind, with distinct values everywhere that addressing could be read from by mistake.
 bytes wormhole_body(std::uint16_t emitter_chain) {
@@ -81,12 +82,22 @@ bytes opaque_body(std::uint32_t source, std::uint32_t destination, std::size_t p
   return out;
 }
 
+// Unsigned: addressing does not look at signatures, only at the lengths around them.
+bytes quorum_body(std::uint32_t source, std::uint32_t destination) {
+  const bytes payload(6, std::byte{0x16});
+  const quorum::message_fields fields{.key_set = 3, .source = source, .destination = destination, .payload = payload};
+  bytes out(quorum::encoded_size(fields, 0));
+  EXPECT_EQ(quorum::encode_signed(fields, {}, out), out.size());
+  return out;
+}
+
 bytes body_of(message_kind kind) {
   switch (kind) {
     case message_kind::wormhole: return wormhole_body(2);
     case message_kind::hyperlane: return hyperlane_body(1000, 2000);
     case message_kind::layerzero: return layerzero_body(30101, 30168);
     case message_kind::opaque: return opaque_body(10, 20);
+    case message_kind::quorum: return quorum_body(30, 40);
   }
   return {};
 }
@@ -127,6 +138,14 @@ TEST(Addressing, OpaqueIsSourceToDestination) {
   }
 }
 
+TEST(Addressing, QuorumIsSourceToDestination) {
+  const bytes body = quorum_body(0x0a0b0c0d, 0x01020304);
+  addressing a{};
+  ASSERT_EQ(read_addressing(message_kind::quorum, body, a), parse_status::ok);
+  EXPECT_EQ(a.source, 0x0a0b0c0du);
+  EXPECT_EQ(a.destination, 0x01020304u);
+}
+
 // Agrees with each kind's own parser, which is what verification will read.
 TEST(Addressing, AgreesWithEachParser) {
   const bytes w = wormhole_body(23);
@@ -160,6 +179,7 @@ std::size_t shortest_ok_prefix(message_kind kind) {
     case message_kind::hyperlane: return 2 + hyperlane::message_header_size + 5;
     case message_kind::layerzero: return 2 + layerzero::packet_fixed_size + 9;
     case message_kind::opaque: return opaque::header_size;
+    case message_kind::quorum: return body_of(kind).size();  // the signatures must fill the rest exactly
   }
   return 0;
 }
@@ -241,18 +261,19 @@ TEST(Addressing, KindWireValuesRoundTrip) {
   EXPECT_EQ(static_cast<std::uint8_t>(message_kind::hyperlane), 2);
   EXPECT_EQ(static_cast<std::uint8_t>(message_kind::layerzero), 3);
   EXPECT_EQ(static_cast<std::uint8_t>(message_kind::opaque), 4);
-  EXPECT_EQ(message_kind_count, 4);
+  EXPECT_EQ(static_cast<std::uint8_t>(message_kind::quorum), 5);
+  EXPECT_EQ(message_kind_count, 5);
 }
 
 TEST(Addressing, UnknownWireValuesAreRefused) {
   EXPECT_FALSE(kind_from_wire(0).has_value());
-  for (unsigned value = 5; value <= 255; ++value) {
+  for (unsigned value = 6; value <= 255; ++value) {
     EXPECT_FALSE(kind_from_wire(static_cast<std::uint8_t>(value)).has_value()) << value;
   }
 }
 
 TEST(Addressing, KindNamesRoundTrip) {
-  const std::string_view names[] = {"wormhole", "hyperlane", "layerzero", "opaque"};
+  const std::string_view names[] = {"wormhole", "hyperlane", "layerzero", "opaque", "quorum"};
   for (std::size_t i = 0; i < std::size(all_kinds); ++i) {
     EXPECT_EQ(to_string(all_kinds[i]), names[i]);
     const std::optional<message_kind> back = kind_from_string(names[i]);

@@ -3,6 +3,7 @@
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/opaque.hpp"
+#include "ferry/verify/quorum.hpp"
 #include "ferry/verify/wormhole.hpp"
 
 namespace ferry::verify {
@@ -31,6 +32,12 @@ parse_status read_addressing(message_kind kind, std::span<const std::byte> body,
       opaque::envelope_view envelope;
       const parse_status status = opaque::parse_envelope(body, envelope);
       if (status == parse_status::ok) out = {envelope.source, envelope.destination};
+      return status;
+    }
+    case message_kind::quorum: {
+      quorum::message_view message;
+      const parse_status status = quorum::parse_message(body, message);
+      if (status == parse_status::ok) out = {message.source(), message.destination()};
       return status;
     }
   }

@@ -13,6 +13,7 @@ std::string_view to_string(message_kind kind) noexcept {
     case message_kind::hyperlane: return "hyperlane";
     case message_kind::layerzero: return "layerzero";
     case message_kind::opaque: return "opaque";
+    case message_kind::quorum: return "quorum";
   }
   return "unknown";
 }

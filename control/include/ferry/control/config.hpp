@@ -12,6 +12,7 @@
 #include "ferry/dataplane/pipeline.hpp"
 #include "ferry/platform/result.hpp"
 #include "ferry/verify/message_kind.hpp"
+#include "ferry/verify/verifier.hpp"
 
 namespace ferry::ctl {
 
@@ -40,6 +41,9 @@ struct config {
   std::uint32_t max_frame = 1472;
   std::uint32_t socket_buffer = 4u << 20;
   std::vector<route_config> routes;
+  std::size_t verified_cache_entries = 65536;
+  std::optional<verify::wormhole::network> wormhole_network = verify::wormhole::network::mainnet;  // none: "none"
+  verify::key_sets keys;  // built-in guardian sets of wormhole_network, and the [verify] section's key sets
 };
 
 // The built-in configuration, as TOML: what ferryd runs without --config and prints for --print-default-config.

@@ -15,15 +15,19 @@
 namespace ferry::dp {
 
 enum class drop_reason : std::uint8_t {
-  malformed,            // not a valid frame, or a message body its kind's parser rejects
+  malformed,            // not a valid frame, or a message (or its proof) its kind's parser rejects
   unsupported_version,  // a frame version this build does not read
   unknown_kind,         // a message kind this build does not know
   oversize,             // a datagram larger than the receive buffer
+  bad_signature,        // a signature that recovers to no key, or not to the key it must (verify::verdict)
+  no_quorum,            // too few distinct signers, in the order the protocol requires
+  unknown_key_set,      // no key set configured for the guardian set, origin, path or id the message names
+  expired_key_set,      // the key set the message names has expired
   no_route,             // no route matches the message
   tx_error,             // the kernel refused to send the frame carrying it
 };
 
-inline constexpr std::size_t drop_reason_count = 6;
+inline constexpr std::size_t drop_reason_count = 10;
 
 const char* to_string(drop_reason reason) noexcept;
 

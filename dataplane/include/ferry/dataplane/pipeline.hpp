@@ -1,7 +1,7 @@
 #pragma once
-// The run-to-completion pipeline: one thread receives a burst, parses each frame, routes each message and sends
-// the burst's frames, then returns the buffers, before it looks at the next burst. Every message received is
-// counted as forwarded or as a drop with its reason (see counters.hpp).
+// The run-to-completion pipeline: one thread receives a burst, parses each frame, verifies and routes each message
+// and sends the burst's frames, then returns the buffers, before it looks at the next burst. Every message received
+// is counted as forwarded or as a drop with its reason (see counters.hpp).
 
 #include <atomic>
 #include <cstdint>
@@ -13,6 +13,8 @@
 #include "ferry/dataplane/route_table.hpp"
 #include "ferry/dataplane/tx_batch.hpp"
 #include "ferry/dataplane/udp_socket.hpp"
+#include "ferry/verify/verified_cache.hpp"
+#include "ferry/verify/verifier.hpp"
 
 namespace ferry::dp {
 
@@ -26,14 +28,19 @@ struct pipeline_options {
   std::uint32_t max_frame_bytes = 1472;  // largest outgoing frame (see tx_batch)
   poll_mode mode = poll_mode::adaptive;
   std::uint32_t idle_polls_before_sleep = 1024;  // adaptive: empty polls before sleeping
+  std::size_t verified_cache_entries = 65536;     // messages remembered as verified (0: no cache)
 };
+
+// The drop reason for a verifier's verdict other than valid.
+drop_reason drop_reason_for(verify::verdict v) noexcept;
 
 class pipeline {
  public:
   // Everything passed by reference must outlive the pipeline. hops are indexed by the rules' hop fields; pool must
-  // hold at least options.burst buffers. Allocates here, never afterwards.
+  // hold at least options.burst buffers. Every message of a verified kind is checked against `keys` before it is
+  // routed. Allocates here (the verified-digest cache too), never afterwards.
   pipeline(const pipeline_options& options, udp_socket& socket, buffer_pool& pool, const route_table& routes,
-           std::span<const endpoint> hops, stage_counters& counters);
+           std::span<const endpoint> hops, const verify::key_sets& keys, stage_counters& counters);
 
   // One burst: receive, parse, route, send, release. Returns the datagrams received (0: nothing was waiting).
   std::uint32_t poll_once() noexcept;
@@ -42,13 +49,15 @@ class pipeline {
   void run(const std::atomic<bool>& stop) noexcept;
 
  private:
-  void handle(const packet_buffer& datagram, counter_values& tally) noexcept;
+  void handle(const packet_buffer& datagram, std::uint64_t now, counter_values& tally) noexcept;
 
   pipeline_options _options;
   udp_socket& _socket;
   buffer_pool& _pool;
   const route_table& _routes;
   stage_counters& _counters;
+  verify::verified_cache _cache;
+  verify::verifier _verifier;
   tx_batch _tx;
   std::uint64_t _kernel_drops = 0;
 };

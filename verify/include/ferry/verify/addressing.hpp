@@ -11,7 +11,8 @@
 namespace ferry::verify {
 
 struct addressing {
-  std::uint32_t source;       // Wormhole emitter chain, Hyperlane origin domain, LayerZero source eid, opaque source
+  std::uint32_t source;       // Wormhole emitter chain, Hyperlane origin domain, LayerZero source eid, opaque
+                              // and quorum source
   std::uint32_t destination;  // the destination the message names; 0 for Wormhole, whose VAAs name none
 };
 

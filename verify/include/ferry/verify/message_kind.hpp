@@ -12,14 +12,15 @@ enum class message_kind : std::uint8_t {
   hyperlane = 2,  // a Hyperlane v3 message with its ISM metadata
   layerzero = 3,  // a LayerZero v2 packet with its DVN attestation
   opaque = 4,     // ferry's envelope for payloads it routes without understanding: source, destination, payload
+  quorum = 5,     // ferry's Ed25519 quorum-attested envelope: payload signed by a configured key set
 };
 
-inline constexpr std::uint8_t message_kind_count = 4;
+inline constexpr std::uint8_t message_kind_count = 5;
 
 // The kind for a wire value, or nothing for a value this version does not know.
 std::optional<message_kind> kind_from_wire(std::uint8_t value) noexcept;
 
-// The kind's name as used in configuration and output ("wormhole", "hyperlane", "layerzero", "opaque").
+// The kind's name as used in configuration and output ("wormhole", "hyperlane", "layerzero", "opaque", "quorum").
 std::string_view to_string(message_kind kind) noexcept;
 std::optional<message_kind> kind_from_string(std::string_view name) noexcept;
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds the Release configuration's ferry-verify-bench, runs it once, and prints each of verify/'s figures next to
+# its ratio to the floor measured in the same run (bench/verify_bench.cpp names the floors). Each figure is the
+# median of the repetitions, which are interleaved at random so that a burst of load elsewhere on the machine falls
+# on ferry and its floor alike. The last line is the summary:
+#   keccak_ratio   ferry's keccak256() throughput over Crypto++'s Keccak_256, as the geometric mean of the ratios
+#                  at 32 B, 256 B and 4 KiB (above 1: ferry is faster). The geometric mean, not the minimum, so
+#                  that no one size decides it; the table shows each size, and the minimum is printed above.
+#
+#   bench/verify.sh                        build (cmake --preset release) and run
+#   bench/verify.sh --benchmark_filter=keccak      extra arguments go to the benchmark
+#   FERRY_VERIFY_BENCH=/path/to/ferry-verify-bench bench/verify.sh   run an already built binary instead of building
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -n "${FERRY_VERIFY_BENCH:-}" ]]; then
+  bench=$FERRY_VERIFY_BENCH
+else
+  cmake --preset release >&2
+  cmake --build --preset release --target ferry-verify-bench >&2
+  bench=build/release/bench/ferry-verify-bench
+fi
+
+csv=$(mktemp -t ferry-verify-bench.XXXXXX)
+trap 'rm -f "$csv"' EXIT
+
+# The console report goes to stderr as progress, the numbers are read from the CSV file.
+"$bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$csv" --benchmark_out_format=csv "$@" >&2
+
+awk -F, '
+  function unquote(s) { gsub(/"/, "", s); return s }
+  BEGIN {
+    # Per topic: the implementation that is the floor, and the counter compared (higher is better for all so far).
+    floor_of["keccak"] = "cryptopp"; counter_of["keccak"] = "bytes_per_second"
+    # Signature verification and the verified-message cache add their topics here.
+  }
+  !header && /^name,/ {
+    header = 1
+    for (i = 1; i <= NF; ++i) column[unquote($i)] = i
+    next
+  }
+  !header { next }  # the run context Google Benchmark writes above the CSV header
+  {
+    name = unquote($1)
+    failed = ("error_occurred" in column) && unquote($column["error_occurred"]) == "true"
+    if (!failed && name !~ /_median$/) next
+    sub(/_median$/, "", name)
+    # BM_<topic>_<implementation>/<argument>
+    if (!match(name, /^BM_[a-z0-9]+_/)) next
+    topic = substr(name, 4, RLENGTH - 4)
+    rest = substr(name, RLENGTH + 1)
+    slash = index(rest, "/")
+    impl = slash ? substr(rest, 1, slash - 1) : rest
+    arg = slash ? substr(rest, slash + 1) : "-"
+    if (!(topic in floor_of)) next
+    key = topic SUBSEP impl SUBSEP arg
+    if (!(key in seen)) {
+      seen[key] = 1
+      # Sorted by topic, then argument, the floor first: the repetitions ran in random order.
+      order = sprintf("%s %012d %d %s", topic, arg + 0, impl != floor_of[topic], impl)
+      for (j = ++nkeys; j > 1 && sort_key[j - 1] > order; --j) { keys[j] = keys[j - 1]; sort_key[j] = sort_key[j - 1] }
+      keys[j] = key
+      sort_key[j] = order
+    }
+    if (failed) { skipped[key] = unquote($column["error_message"]); next }
+    c = counter_of[topic]
+    if (!(c in column)) {
+      print "verify.sh: no " c " column in the benchmark output" > "/dev/stderr"
+      bad = 1
+      exit 2
+    }
+    value[key] = $column[c] + 0
+  }
+  END {
+    if (bad) exit 2
+    printf "%-8s %-16s %8s %16s %9s\n", "topic", "implementation", "argument", "figure", "vs floor"
+    for (k = 1; k <= nkeys; ++k) {
+      split(keys[k], part, SUBSEP)
+      if (keys[k] in skipped) {
+        printf "%-8s %-16s %8s %16s %9s  (%s)\n", part[1], part[2], part[3], "-", "-", skipped[keys[k]]
+        continue
+      }
+      floor_key = part[1] SUBSEP floor_of[part[1]] SUBSEP part[3]
+      ratio = (floor_key in value && value[floor_key] > 0) ? value[keys[k]] / value[floor_key] : -1
+      printf "%-8s %-16s %8s %13.1fMB/s %9s\n", part[1], part[2], part[3], value[keys[k]] / 1e6,
+             ratio < 0 ? "-" : sprintf("%.3f", ratio)
+      if (part[1] == "keccak" && part[2] == "ferry" && ratio > 0) {
+        log_sum += log(ratio)
+        ++n_keccak
+        if (min_keccak == "" || ratio < min_keccak) min_keccak = ratio
+      }
+    }
+
+    # keccak_ratio: ferry over Crypto++ at all three sizes, or nothing.
+    if (n_keccak == 3) {
+      keccak = sprintf("keccak_ratio=%.2f", exp(log_sum / n_keccak))
+      printf "keccak: minimum ratio over the sizes %.2f\n", min_keccak
+    } else {
+      print "verify.sh: no keccak figure at all three sizes for both ferry and Crypto++ (filtered out?)" > "/dev/stderr"
+      keccak = "keccak_ratio=unavailable"
+      status = 1
+    }
+
+    # ---- summary line ----
+    # To come, with their benchmarks: verify_score=X (signature verification) and cache_hit_cost=Y (the verified-
+    # message cache), printed in front of keccak_ratio so that the line reads
+    #   verify_score=X cache_hit_cost=Y keccak_ratio=Z
+    print keccak
+    exit status
+  }
+' "$csv"
