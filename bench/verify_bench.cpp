@@ -5,11 +5,21 @@
 // is compared with the topic's floor at the same argument, and every benchmark of a topic reports the same counter.
 //   keccak     ferry's keccak256() against Crypto++'s Keccak_256 (the floor), one digest over <argument> bytes.
 //              Counter: bytes_per_second.
+//   verify     ferry's verifier on a Wormhole VAA with <argument> signatures from a 19-guardian set, no cache,
+//              against libsecp256k1's raw recovery of the same signatures (the floor). Counter: items_per_second,
+//              one item a signature, so the ratio is the verification score.
+//   cache      the same verifier with the verified-digest cache: hit (the same VAA again: the floor of this topic)
+//              and miss (the full verification). Counter: items_per_second, one item a message, so miss over hit is
+//              what a hit costs as a fraction of a full verification.
+//   parse      the zero-copy parser of each kind on a typical message (<argument> = payload bytes). Counter:
+//              items_per_second, one item a message; no floor (ns a message is printed).
 // A new topic is a new section below, registered in main(), plus its floor and figure in verify.sh.
 
 #include <benchmark/benchmark.h>
 
 #include <crypto++/keccak.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
 
 #include <array>
 #include <cstddef>
@@ -17,7 +27,18 @@
 #include <span>
 #include <vector>
 
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+#include "ferry/verify/demo_keys.hpp"
+#include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/keccak.hpp"
+#include "ferry/verify/layerzero.hpp"
+#include "ferry/verify/quorum.hpp"
+#include "ferry/verify/secp256k1.hpp"
+#include "ferry/verify/verifier.hpp"
+#include "ferry/verify/wormhole.hpp"
 
 namespace {
 
@@ -64,10 +85,201 @@ void register_keccak() {
   }
 }
 
+// ---- verify, cache ------------------------------------------------------------------------------------------
+
+constexpr std::size_t guardians = 19;
+constexpr std::int64_t vaa_signatures = 13;  // mainnet's quorum of 19
+
+// A mainnet-shaped VAA: 13 of 19 generated guardians sign a 100-byte payload.
+struct signed_vaa {
+  verify::key_sets keys;
+  std::vector<std::byte> bytes;
+  verify::hash256 digest;
+};
+
+const signed_vaa& bench_vaa() {
+  static const signed_vaa made = [] {
+    signed_vaa out;
+    std::vector<verify::hash256> secrets;
+    verify::wormhole::guardian_set set;
+    set.index = 4;
+    for (std::size_t i = 0; i < guardians; ++i) {
+      const std::string label = "ferry bench guardian " + std::to_string(i);
+      secrets.push_back(verify::keccak256(std::as_bytes(std::span(label.data(), label.size()))));
+      set.keys.push_back(*verify::address_of_secret_key(secrets.back()));
+    }
+    if (!out.keys.wormhole.add(set) || !out.keys.wormhole.set_current(4)) std::abort();
+    const std::vector<std::byte> payload(100, std::byte{0x42});
+    std::vector<verify::wormhole::signature_fields> signatures(vaa_signatures);
+    verify::wormhole::vaa_fields fields;
+    fields.guardian_set_index = 4;
+    fields.signatures = signatures;
+    fields.emitter_chain = 2;
+    fields.sequence = 92254;
+    fields.payload = payload;
+    out.bytes.resize(verify::wormhole::encoded_size(fields));
+    verify::wormhole::encode_vaa(fields, out.bytes);
+    verify::wormhole::vaa_view view;
+    if (verify::wormhole::parse_vaa(out.bytes, view) != verify::parse_status::ok) std::abort();
+    out.digest = verify::wormhole::signing_digest(view);
+    for (std::size_t i = 0; i < signatures.size(); ++i) {
+      signatures[i].guardian_index = static_cast<std::uint8_t>(i);
+      signatures[i].rsv = *verify::sign_recoverable(out.digest, secrets[i]);
+    }
+    verify::wormhole::encode_vaa(fields, out.bytes);
+    return out;
+  }();
+  return made;
+}
+
+const auto bench_now = static_cast<std::uint64_t>(std::time(nullptr));
+
+void BM_verify_ferry(benchmark::State& state) {
+  const signed_vaa& vaa = bench_vaa();
+  verify::verified_cache no_cache(0);
+  verify::verifier verifier(vaa.keys, no_cache);
+  for (auto _ : state) {
+    if (verifier.verify(verify::message_kind::wormhole, vaa.bytes, bench_now) != verify::verdict::valid) {
+      state.SkipWithError("the benchmark VAA did not verify");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * vaa_signatures);
+}
+
+// The floor: what the libsecp256k1 calls alone cost for the same 13 signatures (parse, recover), without the
+// address, the digest or any of the VAA's checks.
+void BM_verify_secp256k1(benchmark::State& state) {
+  const signed_vaa& vaa = bench_vaa();
+  verify::wormhole::vaa_view view;
+  if (verify::wormhole::parse_vaa(vaa.bytes, view) != verify::parse_status::ok) std::abort();
+  const auto* digest = reinterpret_cast<const unsigned char*>(vaa.digest.data());
+  for (auto _ : state) {
+    for (std::uint8_t i = 0; i < vaa_signatures; ++i) {
+      const auto rsv = view.signature(i).rsv;
+      secp256k1_ecdsa_recoverable_signature signature;
+      secp256k1_pubkey key;
+      const int ok = secp256k1_ecdsa_recoverable_signature_parse_compact(
+                         secp256k1_context_static, &signature, reinterpret_cast<const unsigned char*>(rsv.data()),
+                         std::to_integer<int>(rsv[64])) &&
+                     secp256k1_ecdsa_recover(secp256k1_context_static, &key, &signature, digest);
+      benchmark::DoNotOptimize(key);
+      if (!ok) std::abort();
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * vaa_signatures);
+}
+
+void BM_cache_hit(benchmark::State& state) {
+  const signed_vaa& vaa = bench_vaa();
+  verify::verified_cache cache(65536);
+  verify::verifier verifier(vaa.keys, cache);
+  if (verifier.verify(verify::message_kind::wormhole, vaa.bytes, bench_now) != verify::verdict::valid) std::abort();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(verifier.verify(verify::message_kind::wormhole, vaa.bytes, bench_now));
+  }
+  if (verifier.cache_misses() != 1) state.SkipWithError("repeats missed the cache");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_cache_miss(benchmark::State& state) {
+  const signed_vaa& vaa = bench_vaa();
+  verify::verified_cache no_cache(0);
+  verify::verifier verifier(vaa.keys, no_cache);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(verifier.verify(verify::message_kind::wormhole, vaa.bytes, bench_now));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void register_verify() {
+  for (auto* bench : {benchmark::RegisterBenchmark("BM_verify_ferry", BM_verify_ferry),
+                      benchmark::RegisterBenchmark("BM_verify_secp256k1", BM_verify_secp256k1),
+                      benchmark::RegisterBenchmark("BM_cache_hit", BM_cache_hit),
+                      benchmark::RegisterBenchmark("BM_cache_miss", BM_cache_miss)}) {
+    bench->Arg(vaa_signatures);
+  }
+}
+
+// ---- parse --------------------------------------------------------------------------------------------------
+
+template <class Parse>
+void parse_loop(benchmark::State& state, const std::vector<std::byte>& message, Parse parse) {
+  for (auto _ : state) {
+    auto status = parse(message);
+    benchmark::DoNotOptimize(status);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+std::vector<std::byte> demo_message(verify::message_kind kind, std::size_t payload_size) {
+  const std::vector<std::byte> payload(payload_size, std::byte{0x17});
+  std::vector<std::byte> out(payload_size + verify::demo::max_overhead);
+  std::size_t size = 0;
+  switch (kind) {
+    case verify::message_kind::wormhole: {
+      verify::wormhole::vaa_fields vaa;
+      vaa.payload = payload;
+      size = verify::demo::write_wormhole(vaa, out);
+      break;
+    }
+    case verify::message_kind::hyperlane: {
+      verify::hyperlane::message_fields message;
+      message.body = payload;
+      size = verify::demo::write_hyperlane(message, out);
+      break;
+    }
+    case verify::message_kind::layerzero: {
+      verify::layerzero::packet_fields packet;
+      packet.message = payload;
+      size = verify::demo::write_layerzero(packet, out);
+      break;
+    }
+    case verify::message_kind::quorum:
+      size = verify::demo::write_quorum({verify::demo::quorum_key_set, 1, 2, payload}, out);
+      break;
+    case verify::message_kind::opaque:
+      break;
+  }
+  out.resize(size);
+  return out;
+}
+
+void BM_parse_wormhole(benchmark::State& state) {
+  verify::wormhole::vaa_view view;
+  parse_loop(state, bench_vaa().bytes, [&](const auto& m) { return verify::wormhole::parse_vaa(m, view); });
+}
+void BM_parse_hyperlane(benchmark::State& state) {
+  verify::hyperlane::envelope_view view;
+  parse_loop(state, demo_message(verify::message_kind::hyperlane, static_cast<std::size_t>(state.range(0))),
+             [&](const auto& m) { return verify::hyperlane::parse_envelope(m, view); });
+}
+void BM_parse_layerzero(benchmark::State& state) {
+  verify::layerzero::envelope_view view;
+  parse_loop(state, demo_message(verify::message_kind::layerzero, static_cast<std::size_t>(state.range(0))),
+             [&](const auto& m) { return verify::layerzero::parse_envelope(m, view); });
+}
+void BM_parse_quorum(benchmark::State& state) {
+  verify::quorum::message_view view;
+  parse_loop(state, demo_message(verify::message_kind::quorum, static_cast<std::size_t>(state.range(0))),
+             [&](const auto& m) { return verify::quorum::parse_message(m, view); });
+}
+
+void register_parse() {
+  for (auto* bench : {benchmark::RegisterBenchmark("BM_parse_wormhole", BM_parse_wormhole),
+                      benchmark::RegisterBenchmark("BM_parse_hyperlane", BM_parse_hyperlane),
+                      benchmark::RegisterBenchmark("BM_parse_layerzero", BM_parse_layerzero),
+                      benchmark::RegisterBenchmark("BM_parse_quorum", BM_parse_quorum)}) {
+    bench->Arg(100);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   register_keccak();
+  register_verify();
+  register_parse();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

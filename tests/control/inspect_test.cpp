@@ -416,7 +416,7 @@ TEST(InspectWormhole, RefusalsSayWhy) {
       << r.doc["error"];
 
   bytes other_body = good;
-  other_body.back() ^= std::byte{1};  // every signature now recovers to some stranger
+  testing::flip_last_byte(other_body);  // every signature now recovers to some stranger
   r = run_inspect(hex_request("wormhole", other_body));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.doc["verified"], false);
@@ -495,7 +495,7 @@ TEST(InspectHyperlane, FailingIsmsSayWhy) {
 
   // Signed for another message: each signature recovers to a stranger.
   bytes other = v.message;
-  other.back() ^= std::byte{1};
+  testing::flip_last_byte(other);
   const inspected r =
       run_inspect(with_ism(hex_request("hyperlane", v.message), message_id_metadata(other, {1, 2})));
   EXPECT_EQ(r.exit_code, 1);

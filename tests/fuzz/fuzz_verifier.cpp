@@ -1,7 +1,9 @@
 // libFuzzer target over verifier::verify(), the one entry point a verify stage runs, against the key sets that
 // trust the demo keys, with a fresh small cache for each input (so that a reproducer does not depend on the inputs
-// run before it) and a fixed `now`. The first byte is the message kind as on the wire, the rest the message.
-// Properties, besides ASan's and UBSan's:
+// run before it) and a fixed `now`. The first byte is the message kind as on the wire, the rest the message. With
+// the first byte's high bit set, the message is first signed again by verify::demo from its parsed fields, so that
+// what the fuzzer changes reaches the checks behind the signatures; such a message must be valid when it names a
+// key set the demo key sets have, and unknown_key_set otherwise. Properties, besides ASan's and UBSan's:
 // - the kind's cheap half runs first in its full verification: when it refuses, the full verdict is the same;
 //   when the full verdict is valid, it says valid; with the demo key sets (one key, threshold 1, everywhere),
 //   only a signature can fail after it passes, so the full verdict is then valid or bad_signature;
@@ -20,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "ferry/verify/demo_keys.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/hyperlane_ism.hpp"
 #include "ferry/verify/layerzero.hpp"
@@ -185,8 +188,8 @@ judgement judge_quorum(std::span<const std::byte> message) {
 
   const quorum::message_fields f{m.key_set(), m.source(), m.destination(), m.payload()};
   std::vector<std::byte> out(quorum::encoded_size(f, 0));
-  require(quorum::encode_signed(f, {}, out) == out.size() && same(std::span(out).first(j.signed_end),
-                                                                  message.first(j.signed_end)),
+  require(quorum::encode_signed(f, {}, out) == out.size() &&
+              same(std::span(out).first(j.signed_end), message.first(j.signed_end)),
           "quorum: a valid message's signed part does not re-encode to its bytes");
   return j;
 }
@@ -208,15 +211,75 @@ verdict verify_uncached(message_kind kind, std::span<const std::byte> message) {
   return v.verify(kind, message, now);
 }
 
-}  // namespace
+// The message signed again by verify::demo from its parsed fields, into `out`; whether demo_key_sets() has the key
+// set it names goes to `trusted`. False when the message does not parse (or is opaque, which nothing signs).
+bool demo_signed(message_kind kind, std::span<const std::byte> message, std::vector<std::byte>& out, bool& trusted) {
+  out.resize(message.size() + demo::max_overhead);
+  std::size_t size = 0;
+  switch (kind) {
+    case message_kind::wormhole: {
+      wormhole::vaa_view vaa;
+      if (wormhole::parse_vaa(message, vaa) != parse_status::ok) return false;
+      wormhole::vaa_fields f;
+      f.timestamp = vaa.timestamp();
+      f.nonce = vaa.nonce();
+      f.emitter_chain = vaa.emitter_chain();
+      f.emitter_address = copy_of(vaa.emitter_address());
+      f.sequence = vaa.sequence();
+      f.consistency_level = vaa.consistency_level();
+      f.payload = vaa.payload();
+      size = demo::write_wormhole(f, out);
+      trusted = true;  // the devnet guardian signs as set 0, which the demo key sets have
+      break;
+    }
+    case message_kind::hyperlane: {
+      hyperlane::envelope_view e;
+      if (hyperlane::parse_envelope(message, e) != parse_status::ok) return false;
+      const hyperlane::message_view& m = e.message;
+      hyperlane::message_fields f;
+      f.nonce = m.nonce();
+      f.origin = m.origin();
+      f.sender = copy_of(m.sender());
+      f.destination = m.destination();
+      f.recipient = copy_of(m.recipient());
+      f.body = m.body();
+      size = demo::write_hyperlane(f, out);
+      trusted = demo_keys().hyperlane.find(f.origin) != nullptr;
+      break;
+    }
+    case message_kind::layerzero: {
+      layerzero::envelope_view e;
+      if (layerzero::parse_envelope(message, e) != parse_status::ok) return false;
+      const layerzero::packet_view& p = e.packet;
+      layerzero::packet_fields f;
+      f.nonce = p.nonce();
+      f.src_eid = p.src_eid();
+      f.sender = copy_of(p.sender());
+      f.dst_eid = p.dst_eid();
+      f.receiver = copy_of(p.receiver());
+      f.message = p.message();
+      size = demo::write_layerzero(f, out);
+      trusted = demo_keys().layerzero.find(f.src_eid) != nullptr;
+      break;
+    }
+    case message_kind::quorum: {
+      quorum::message_view m;
+      if (quorum::parse_message(message, m) != parse_status::ok) return false;
+      const quorum::message_fields f{m.key_set(), m.source(), m.destination(), m.payload()};
+      size = demo::write_quorum(f, out);
+      trusted = f.key_set == demo::quorum_key_set;
+      break;
+    }
+    case message_kind::opaque:
+      return false;
+  }
+  require(size != 0, "verify::demo refused to sign a message that parsed, with room to spare");
+  out.resize(size);
+  return true;
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return 0;
-  const std::optional<message_kind> kind = kind_from_wire(data[0]);
-  if (!kind) return 0;
-  const std::span<const std::byte> message(reinterpret_cast<const std::byte*>(data) + 1, size - 1);
-
-  const judgement j = judge(*kind, message);
+void check(message_kind kind, std::span<const std::byte> message, std::size_t picked) {
+  const judgement j = judge(kind, message);
   if (j.cheap != verdict::valid) require(j.full == j.cheap, "the full verdict differs from a cheap half that refused");
   if (j.full == verdict::valid) require(j.cheap == verdict::valid, "the cheap half refused a valid message");
   if (j.cheap == verdict::valid) {
@@ -226,25 +289,44 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   verified_cache cache(16);
   verifier v(demo_keys(), cache);
-  const verdict first = v.verify(*kind, message, now);
+  const verdict first = v.verify(kind, message, now);
   require(first == (j.parsed ? j.full : verdict::malformed), "verifier::verify differs from the kind's verification");
-  const bool reaches_cache = is_verified_kind(*kind) && j.cheap == verdict::valid;
+  const bool reaches_cache = is_verified_kind(kind) && j.cheap == verdict::valid;
   require(v.cache_hits() == 0 && v.cache_misses() == (reaches_cache ? 1u : 0u), "cache counters after the first call");
-  const verdict second = v.verify(*kind, message, now);
+  const verdict second = v.verify(kind, message, now);
   require(second == first, "verifier::verify changed its verdict on the same bytes");
-  const bool hit = is_verified_kind(*kind) && first == verdict::valid;
+  const bool hit = is_verified_kind(kind) && first == verdict::valid;
   require(v.cache_hits() == (hit ? 1u : 0u), "the second call hit the cache other than after a valid first call");
 
-  if (first != verdict::valid || j.signed_end == j.signed_begin) return 0;
+  if (first != verdict::valid || j.signed_end == j.signed_begin) return;
   std::vector<std::byte> copy(message.begin(), message.end());
-  require(verify_uncached(*kind, copy) == verdict::valid, "a valid message is not valid at another address");
+  require(verify_uncached(kind, copy) == verdict::valid, "a valid message is not valid at another address");
   const std::size_t span = j.signed_end - j.signed_begin;
-  const std::size_t picked = (size * 131 + data[size - 1]) % span;
-  for (const std::size_t at : {std::size_t{0}, span - 1, picked}) {
+  for (const std::size_t at : {std::size_t{0}, span - 1, picked % span}) {
     const std::byte bit{static_cast<std::uint8_t>(1u << (at % 8))};
     copy[j.signed_begin + at] ^= bit;
-    require(verify_uncached(*kind, copy) != verdict::valid, "a valid message is still valid with a signed bit flipped");
+    require(verify_uncached(kind, copy) != verdict::valid, "a valid message is still valid with a signed bit flipped");
     copy[j.signed_begin + at] ^= bit;
   }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::optional<message_kind> kind = kind_from_wire(data[0] & 0x7f);
+  if (!kind) return 0;
+  const std::span<const std::byte> input(reinterpret_cast<const std::byte*>(data) + 1, size - 1);
+  const std::size_t picked = size * 131 + data[size - 1];
+  if ((data[0] & 0x80) == 0) {
+    check(*kind, input, picked);
+    return 0;
+  }
+  std::vector<std::byte> signed_message;
+  bool trusted = false;
+  if (!demo_signed(*kind, input, signed_message, trusted)) return 0;
+  require(verify_uncached(*kind, signed_message) == (trusted ? verdict::valid : verdict::unknown_key_set),
+          "a message verify::demo signed is not valid (unknown_key_set for a key set the demo keys lack)");
+  check(*kind, signed_message, picked);
   return 0;
 }

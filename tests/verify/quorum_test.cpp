@@ -101,7 +101,7 @@ TEST_F(QuorumTest, SignerOutsideTheSetIsABadSignature) {
 
 TEST_F(QuorumTest, OneBadSignatureRejectsEvenAboveThreshold) {
   bytes message = make({0, 1, 2, 3, 4, 5});
-  message.back() ^= std::byte{0x01};  // inside the last signature
+  testing::flip_last_byte(message);  // inside the last signature
   EXPECT_EQ(verdict_of(message), verdict::bad_signature);
 }
 

@@ -28,8 +28,8 @@ inline void store_lane(std::byte* at, std::uint64_t lane) noexcept {
 void keccak_f1600(keccak_state& state) noexcept;
 
 // The sponge's absorbing loop for a rate of 17 lanes (136 bytes, Keccak-256): for each of `blocks` blocks of
-// 136 bytes at `data` (any alignment), xors the block into the first 17 lanes and permutes. Keeps the state in
-// registers from block to block, so it costs one keccak_f1600 a block and nothing more.
+// 136 bytes at `data` (any alignment), xors the block into the first 17 lanes and permutes. The lanes stay in
+// local variables from block to block instead of going back to `state`: one permutation a block, nothing more.
 void keccak_f1600_absorb_136(keccak_state& state, const std::byte* data, std::size_t blocks) noexcept;
 
 }  // namespace ferry::verify
