@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -62,8 +61,10 @@ std::string to_base64(std::span<const std::byte> data) {
 }
 
 bool is_lower_hex(const json& field) {
-  static const std::regex pattern("0x([0-9a-f]{2})*");
-  return field.is_string() && std::regex_match(field.get<std::string>(), pattern);
+  if (!field.is_string()) return false;
+  const std::string text = field.get<std::string>();
+  return text.size() % 2 == 0 && text.starts_with("0x") &&
+         text.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
 }
 
 struct inspected {

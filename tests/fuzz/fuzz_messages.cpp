@@ -18,6 +18,7 @@
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/message_kind.hpp"
 #include "ferry/verify/opaque.hpp"
+#include "ferry/verify/quorum.hpp"
 #include "ferry/verify/wormhole.hpp"
 
 #include "support/bytes.hpp"
@@ -139,6 +140,19 @@ void check_opaque(std::span<const std::byte> body, parse_status addressed, const
   require(same(out, body), "opaque: re-encoded envelope differs");
 }
 
+// Parsing and addressing only; verification has its own target (fuzz_quorum).
+void check_quorum(std::span<const std::byte> body, parse_status addressed, const addressing& a) {
+  quorum::message_view m;
+  const parse_status status = quorum::parse_message(body, m);
+  require(status == addressed, "quorum: read_addressing and parse_message disagree");
+  if (status != parse_status::ok) return;
+  require(a.source == m.source() && a.destination == m.destination(), "quorum: addressing");
+  require(inside(m.payload(), body) && inside(m.signed_part(), body), "quorum: a view outside the input");
+  require(quorum::header_size + m.payload().size() + 1 + std::size_t{m.signature_count()} * quorum::signature_size ==
+              body.size(),
+          "quorum: the signatures do not fill the rest exactly");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -159,6 +173,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case message_kind::hyperlane: check_hyperlane(body, addressed, a); break;
     case message_kind::layerzero: check_layerzero(body, addressed, a); break;
     case message_kind::opaque: check_opaque(body, addressed, a); break;
+    case message_kind::quorum: check_quorum(body, addressed, a); break;
   }
   return 0;
 }
