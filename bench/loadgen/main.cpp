@@ -58,7 +58,7 @@ class receiver {
 
   // After stop():
   std::uint64_t duplicates = 0;  // a valid message that arrived again
-  std::uint64_t unexpected = 0;  // a message of this run that should have been dropped (unroutable or malformed)
+  std::uint64_t unexpected = 0;  // a message of this run that should have been dropped (not valid)
   std::uint64_t foreign = 0;     // messages or datagrams not from this run (another sender, a stale run, garbage)
   loadgen::latency_histogram latency;
 
@@ -198,7 +198,8 @@ class sender {
       }
       std::uint8_t kind = 0;
       const std::size_t size = u.what == category::malformed ? _traffic.write_malformed_message(u, s, body, kind)
-                                                              : _traffic.write_message(u.where, s, body);
+                               : u.what == category::forged  ? _traffic.write_forged_message(u.where, s, body)
+                                                             : _traffic.write_message(u.where, s, body);
       if (u.what != category::malformed) kind = static_cast<std::uint8_t>(u.where.kind);
       if (frame && (frame->message_count() >= _settings.messages_per_frame || frame->room() < size)) close_frame();
       if (!frame) {
@@ -261,7 +262,7 @@ int main(int argc, char** argv) {
   settings s;
   std::string target = "127.0.0.1:7700";
   std::string sink = "127.0.0.1:7701";
-  std::string mix = "valid=90,unroutable=5,malformed=5";
+  std::string mix = "valid=85,unroutable=5,malformed=5,forged=5";
   std::string valid_flows = "wormhole:2:0,wormhole:1:0,hyperlane:1:42161,hyperlane:10:42161,layerzero:30101:30102,"
                             "opaque:7:8";
   std::string unroutable_flows = "wormhole:65000:0,hyperlane:1:999999,layerzero:30101:30999";
@@ -271,7 +272,8 @@ int main(int argc, char** argv) {
   app.add_option("--rate", s.rate, "Messages per second; 0 sends as fast as possible")->capture_default_str();
   app.add_option("--duration", s.duration, "Seconds to send for (unless --count)")->capture_default_str();
   app.add_option("--count", s.count, "Send exactly this many messages instead of for a duration");
-  app.add_option("--mix", mix, "Relative weights of valid, unroutable and malformed messages")->capture_default_str();
+  app.add_option("--mix", mix, "Relative weights of valid, unroutable, malformed and forged messages")
+      ->capture_default_str();
   app.add_option("--valid-flows", valid_flows, "kind:source:destination,... the router routes")
       ->capture_default_str();
   app.add_option("--unroutable-flows", unroutable_flows, "kind:source:destination,... no route matches")
@@ -340,7 +342,12 @@ int main(int argc, char** argv) {
   rx.stop();
 
   const std::uint64_t delivered = rx.delivered();
-  const std::uint64_t total_units = sent.units[0] + sent.units[1] + sent.units[2];
+  std::uint64_t total_units = 0;
+  std::uint64_t failed_units = 0;
+  for (std::size_t c = 0; c < loadgen::category_count; ++c) {
+    total_units += sent.units[c];
+    failed_units += sent.failed_units[c];
+  }
   const double seconds = sent.seconds > 0 ? sent.seconds : 1e-9;
   const auto& h = rx.latency;
   if (s.json) {
@@ -348,7 +355,7 @@ int main(int argc, char** argv) {
     doc["seconds"] = sent.seconds;
     doc["sent"] = {{"messages", total_units}, {"datagrams", sent.datagrams},
                    {"valid", sent.units[0]},  {"unroutable", sent.units[1]},
-                   {"malformed", sent.units[2]}, {"send_failed", sent.failed_units[0] + sent.failed_units[1] + sent.failed_units[2]}};
+                   {"malformed", sent.units[2]}, {"forged", sent.units[3]},  {"send_failed", failed_units}};
     doc["delivered"] = delivered;
     doc["missing"] = expected - std::min(expected, delivered);
     doc["unexpected"] = rx.unexpected;
@@ -366,9 +373,9 @@ int main(int argc, char** argv) {
   std::printf("ferry-loadgen: sent %llu messages in %llu datagrams over %.2f s (%.0f/s) to %s\n",
               static_cast<unsigned long long>(total_units), static_cast<unsigned long long>(sent.datagrams),
               sent.seconds, static_cast<double>(total_units) / seconds, s.target.to_string().c_str());
-  std::printf("  mix          %llu valid, %llu unroutable, %llu malformed\n",
+  std::printf("  mix          %llu valid, %llu unroutable, %llu malformed, %llu forged\n",
               static_cast<unsigned long long>(sent.units[0]), static_cast<unsigned long long>(sent.units[1]),
-              static_cast<unsigned long long>(sent.units[2]));
+              static_cast<unsigned long long>(sent.units[2]), static_cast<unsigned long long>(sent.units[3]));
   std::printf("  delivered    %llu of %llu valid (%.2f%%), %.0f/s, at %s\n",
               static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(expected),
               expected == 0 ? 100.0 : 100.0 * static_cast<double>(delivered) / static_cast<double>(expected),

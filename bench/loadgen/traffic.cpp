@@ -12,6 +12,7 @@
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/opaque.hpp"
 #include "ferry/verify/quorum.hpp"
+#include "ferry/verify/verifier.hpp"
 #include "ferry/verify/wormhole.hpp"
 
 namespace ferry::loadgen {
@@ -59,6 +60,7 @@ const char* to_string(category c) noexcept {
     case category::valid: return "valid";
     case category::unroutable: return "unroutable";
     case category::malformed: return "malformed";
+    case category::forged: return "forged";
   }
   return "unknown";
 }
@@ -100,14 +102,20 @@ platform::result<mix> parse_mix(std::string_view spec) {
         known = true;
       }
     }
-    if (!known) return platform::error("mix '" + std::string(item) + "': categories are valid, unroutable, malformed");
+    if (!known) return platform::error("mix '" + std::string(item) + "': categories are valid, unroutable, malformed, forged");
   }
   return m;
 }
 
+std::uint64_t mix::total() const noexcept {
+  std::uint64_t sum = 0;
+  for (const std::uint32_t w : weight) sum += w;
+  return sum;
+}
+
 platform::result<traffic> traffic::create(traffic_options options) {
   const auto& w = options.weights.weight;
-  if (w[0] + w[1] + w[2] == 0) return platform::error("mix: every weight is 0");
+  if (options.weights.total() == 0) return platform::error("mix: every weight is 0");
   if (w[0] != 0 && options.valid_flows.empty()) return platform::error("valid traffic needs at least one flow");
   if (w[1] != 0 && options.unroutable_flows.empty()) {
     return platform::error("unroutable traffic needs at least one flow");
@@ -116,15 +124,23 @@ platform::result<traffic> traffic::create(traffic_options options) {
     return platform::error("payload size must be from " + std::to_string(stamp_size) + " to " +
                            std::to_string(max_payload) + " bytes");
   }
-  return traffic(std::move(options));
+  traffic made(std::move(options));
+  if (w[3] != 0 && made._signed_flows.empty()) {
+    return platform::error("forged traffic needs a valid flow of a signed kind (not opaque)");
+  }
+  return made;
 }
 
-traffic::traffic(traffic_options options) : _options(std::move(options)) {}
+traffic::traffic(traffic_options options) : _options(std::move(options)) {
+  for (const flow& f : _options.valid_flows) {
+    if (verify::is_verified_kind(f.kind)) _signed_flows.push_back(f);
+  }
+}
 
 unit traffic::describe(std::uint64_t sequence) const noexcept {
   const auto& w = _options.weights.weight;
   const std::uint64_t r = splitmix(_options.seed ^ (sequence * 0x2545f4914f6cdd1dull));
-  const std::uint64_t pick = (r >> 32) % (std::uint64_t{w[0]} + w[1] + w[2]);
+  const std::uint64_t pick = (r >> 32) % _options.weights.total();
   const auto low = static_cast<std::uint32_t>(r);
   unit u{};
   if (pick < w[0]) {
@@ -133,10 +149,13 @@ unit traffic::describe(std::uint64_t sequence) const noexcept {
   } else if (pick < std::uint64_t{w[0]} + w[1]) {
     u.what = category::unroutable;
     u.where = _options.unroutable_flows[low % _options.unroutable_flows.size()];
-  } else {
+  } else if (pick < std::uint64_t{w[0]} + w[1] + w[2]) {
     u.what = category::malformed;
     u.malformation = static_cast<std::uint8_t>(low % malformation_count);
     u.own_datagram = u.malformation < 4;
+  } else {
+    u.what = category::forged;
+    u.where = _signed_flows[low % _signed_flows.size()];
   }
   return u;
 }
@@ -191,6 +210,12 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
       return verify::demo::write_quorum({verify::demo::quorum_key_set, where.source, where.destination, payload}, out);
   }
   return 0;
+}
+
+std::size_t traffic::write_forged_message(const flow& where, const stamp& s, std::span<std::byte> out) const {
+  const std::size_t size = write_message(where, s, out);
+  if (size > 0) out[size - 1] ^= std::byte{0x01};
+  return size;
 }
 
 std::size_t traffic::write_malformed_message(const unit& u, const stamp& s, std::span<std::byte> out,

@@ -29,14 +29,16 @@ enum class category : std::uint8_t {
   valid,       // a well-formed message on a routed flow: must arrive at the sink
   unroutable,  // a well-formed message on a flow no route matches: ferry drops it as no_route
   malformed,   // a broken datagram or message: ferry drops it as malformed
+  forged,      // a signed message on a routed flow, altered after signing: ferry drops it as bad_signature
 };
 
-inline constexpr std::size_t category_count = 3;
+inline constexpr std::size_t category_count = 4;
 const char* to_string(category c) noexcept;
 
-// Relative weights, e.g. "valid=90,unroutable=5,malformed=5".
+// Relative weights, e.g. "valid=85,unroutable=5,malformed=5,forged=5".
 struct mix {
-  std::uint32_t weight[category_count] = {90, 5, 5};
+  std::uint32_t weight[category_count] = {85, 5, 5, 5};
+  std::uint64_t total() const noexcept;
 };
 
 platform::result<mix> parse_mix(std::string_view spec);
@@ -63,7 +65,7 @@ struct traffic_options {
 // A unit: what sequence number n is.
 struct unit {
   category what;
-  flow where;                // for valid and unroutable
+  flow where;                // for valid, unroutable and forged
   std::uint8_t malformation; // for malformed: which breakage
   bool own_datagram;         // malformed units that break the frame itself travel alone
 };
@@ -72,7 +74,8 @@ class traffic {
  public:
   static constexpr std::uint8_t malformation_count = 6;
 
-  // Fails when a category with weight has no flows, all weights are 0, or the payload size is out of range.
+  // Fails when a category with weight has no flows (forged traffic takes the valid flows of signed kinds), all
+  // weights are 0, or the payload size is out of range.
   static platform::result<traffic> create(traffic_options options);
 
   unit describe(std::uint64_t sequence) const noexcept;
@@ -81,6 +84,10 @@ class traffic {
   // (verify/demo_keys.hpp) that the default configuration trusts; returns its size, or 0 when `out` is too small.
   // Signing costs tens of microseconds a message: the sending rate is bounded by it.
   std::size_t write_message(const flow& where, const stamp& s, std::span<std::byte> out) const;
+
+  // Writes the body of a forged unit: a message written as write_message() does, then its last byte changed (a
+  // payload byte of a VAA, a signature byte of every other kind), so that its signature no longer verifies.
+  std::size_t write_forged_message(const flow& where, const stamp& s, std::span<std::byte> out) const;
 
   // Writes the body of a malformed unit that travels inside a good frame (own_datagram false): a VAA cut short, or
   // a Hyperlane envelope whose length runs past its end. Returns its size; `kind_out` gets the kind to frame it as.
@@ -97,6 +104,7 @@ class traffic {
   void write_payload(const stamp& s, std::span<std::byte> out) const noexcept;
 
   traffic_options _options;
+  std::vector<flow> _signed_flows;  // the valid flows of kinds that carry signatures, for forged units
 };
 
 // Reads the stamp of a message that arrived in a frame, or nothing when it carries none (another sender's message).

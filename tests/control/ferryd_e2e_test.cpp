@@ -117,7 +117,7 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   ASSERT_EQ(run(FERRY_LOADGEN_PATH,
                 {"--target", _listen, "--sink", _sink, "--count", std::to_string(messages), "--rate",
                  emulated ? "200" : "4000", "--json", "--drain-ms", "3000", "--mix",
-                 "valid=70,unroutable=15,malformed=15", "--valid-flows",
+                 "valid=60,unroutable=15,malformed=15,forged=10", "--valid-flows",
                  "wormhole:2:0,hyperlane:1:42161,hyperlane:10:42161,layerzero:30101:30102,opaque:7:1,opaque:7:2,"
                  "quorum:5:6",
                  "--unroutable-flows", "wormhole:3:0,hyperlane:1:10,layerzero:30101:30103,opaque:8:1"},
@@ -128,11 +128,13 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   const std::uint64_t valid = sent["sent"]["valid"];
   const std::uint64_t unroutable = sent["sent"]["unroutable"];
   const std::uint64_t malformed = sent["sent"]["malformed"];
+  const std::uint64_t forged = sent["sent"]["forged"];
   EXPECT_EQ(sent["sent"]["messages"], messages);
   EXPECT_EQ(sent["sent"]["send_failed"], 0u);
   EXPECT_GT(valid, 0u);
   EXPECT_GT(unroutable, 0u);
   EXPECT_GT(malformed, 0u);
+  EXPECT_GT(forged, 0u);
   // Exactly the routed ones arrive: every valid message once, nothing else.
   EXPECT_EQ(sent["delivered"], valid);
   EXPECT_EQ(sent["missing"], 0u);
@@ -150,7 +152,8 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   EXPECT_EQ(stats["forwarded"], valid);
   EXPECT_EQ(stats["drops"]["no_route"], unroutable);
   EXPECT_EQ(stats["drops"]["malformed"], malformed);
-  for (const char* verdict : {"bad_signature", "no_quorum", "unknown_key_set", "expired_key_set"}) {
+  EXPECT_EQ(stats["drops"]["bad_signature"], forged) << "every forged message, and nothing else";
+  for (const char* verdict : {"no_quorum", "unknown_key_set", "expired_key_set"}) {
     EXPECT_EQ(stats["drops"][verdict], 0u) << verdict << ": every message the load generator signs verifies";
   }
 
