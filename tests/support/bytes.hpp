@@ -37,6 +37,15 @@ inline bool same(std::span<const std::byte> a, std::span<const std::byte> b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
 }
 
+inline void append(bytes& out, std::span<const std::byte> more) { out.insert(out.end(), more.begin(), more.end()); }
+
+// The characters of `s` as bytes.
+inline bytes text(std::string_view s) {
+  bytes out;
+  for (const char c : s) out.push_back(static_cast<std::byte>(c));
+  return out;
+}
+
 // Flips the lowest bit of the last byte (of nothing, when empty): the smallest forgery. Spelt out so that GCC's
 // -Wnull-dereference at -O2 sees the emptiness check rather than a bare back().
 inline void flip_last_byte(bytes& b) {

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ferry/verify/keccak.hpp"
+#include "support/bytes.hpp"
+
 namespace ferry::testing {
 
 // The secp256k1 group order n, big-endian.
@@ -27,6 +30,14 @@ inline std::array<std::byte, 65> high_s_twin(const std::array<std::byte, 65>& rs
   const int v = std::to_integer<int>(rsv[64]);
   out[64] = static_cast<std::byte>(v >= 27 ? 27 + ((v - 27) ^ 1) : v ^ 1);
   return out;
+}
+
+// EIP-191's personal-sign hash laid out by hand, to check verify's eth_signed_message_hash and the digests built
+// on it: keccak256("\x19Ethereum Signed Message:\n32" | h).
+inline verify::hash256 eip191(const verify::hash256& h) {
+  bytes b = text("\x19" "Ethereum Signed Message:\n32");
+  append(b, h);
+  return verify::keccak256(b);
 }
 
 }  // namespace ferry::testing

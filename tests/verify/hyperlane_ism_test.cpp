@@ -34,19 +34,9 @@ void put_be32(bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::byte>(v >> shift));
 }
 
-void append(bytes& out, std::span<const std::byte> more) { out.insert(out.end(), more.begin(), more.end()); }
-
-bytes text(std::string_view s) {
-  bytes out;
-  for (const char c : s) out.push_back(static_cast<std::byte>(c));
-  return out;
-}
-
-hash256 eip191(const hash256& h) {
-  bytes b = text("\x19" "Ethereum Signed Message:\n32");
-  append(b, h);
-  return keccak256(b);
-}
+using ferry::testing::append;
+using ferry::testing::eip191;
+using ferry::testing::text;
 
 hash256 expected_domain_hash(std::uint32_t origin, std::span<const std::byte> hook) {
   bytes b;
