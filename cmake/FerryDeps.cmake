@@ -25,6 +25,9 @@ add_library(ferry::dep::mbedcrypto ALIAS ferry_dep_mbedcrypto)
 target_include_directories(ferry_dep_mbedcrypto SYSTEM INTERFACE ${FERRY_MBEDTLS_INCLUDE})
 target_link_libraries(ferry_dep_mbedcrypto INTERFACE ${FERRY_MBEDCRYPTO_LIBRARY})
 
+# liburing-dev: the io_uring backend (the data plane falls back to sockets where the kernel refuses io_uring).
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+
 # DPDK: Debian ships it for amd64; a cross build on an amd64 host cannot have libdpdk-dev for the target beside
 # the host's (its rdma-core dependency is not multiarch), so cross builds go without it.
 set(FERRY_HAVE_DPDK OFF)

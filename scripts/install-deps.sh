@@ -10,7 +10,9 @@ targets=("$@")
 native_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev                            # the fuzz leg (libFuzzer) and its sanitizers
-  dpdk dpdk-dev libdpdk-dev                           # rte_ring in the ring benchmark
+  dpdk dpdk-dev libdpdk-dev                           # the DPDK backend, dpdk-testpmd, rte_ring in the ring benchmark
+  liburing-dev                                        # the io_uring backend
+  iproute2                                            # network namespaces and tap addresses in the DPDK tests
   libconcurrentqueue-dev libreaderwriterqueue-dev     # moodycamel queues in the ring benchmark
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev # configuration, control API, command lines
   libsecp256k1-dev libsodium-dev libmbedtls-dev       # verification: ECDSA recovery, Ed25519, SHA-256 and HMAC
@@ -21,7 +23,7 @@ native_pkgs=(
 # The target's libraries for the cross builds (header-only ones come from the host). DPDK is left out:
 # libdpdk-dev:arm64 cannot be installed beside the amd64 one (its rdma-core dependency is not multiarch), so cross
 # builds go without the DPDK pieces.
-cross_libs=(libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+cross_libs=(libtomlplusplus-dev liburing-dev libgtest-dev libgmock-dev libbenchmark-dev
             libsecp256k1-dev libsodium-dev libmbedtls-dev libcrypto++-dev)
 
 want=()

@@ -1,5 +1,6 @@
 #include "ferry/dataplane/udp_socket.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -44,6 +45,12 @@ platform::result<udp_socket> udp_socket::open(const udp_socket_options& options)
     return platform::error(system_error(where + ": bind"));
   }
   return sock;
+}
+
+platform::result<udp_socket> udp_socket::adopt_duplicate(int fd) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return platform::error(system_error("udp socket: dup"));
+  return udp_socket(copy);
 }
 
 udp_socket::udp_socket(udp_socket&& other) noexcept : _fd(std::exchange(other._fd, -1)) {}

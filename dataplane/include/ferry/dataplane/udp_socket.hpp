@@ -25,6 +25,9 @@ class udp_socket {
   // Opens, configures and binds; the error names the address and the system's reason.
   static platform::result<udp_socket> open(const udp_socket_options& options);
 
+  // Another descriptor (dup) of an open socket: same socket, same address, closed independently.
+  static platform::result<udp_socket> adopt_duplicate(int fd);
+
   udp_socket(udp_socket&& other) noexcept;
   udp_socket& operator=(udp_socket&& other) noexcept;
   udp_socket(const udp_socket&) = delete;
