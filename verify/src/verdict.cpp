@@ -10,6 +10,7 @@ std::string_view to_string(verdict v) noexcept {
     case verdict::no_quorum: return "no_quorum";
     case verdict::unknown_key_set: return "unknown_key_set";
     case verdict::expired_key_set: return "expired_key_set";
+    case verdict::duplicate: return "duplicate";
   }
   return "unknown";
 }

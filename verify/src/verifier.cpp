@@ -10,7 +10,8 @@ hash256 cache_key(message_kind kind, std::span<const std::byte> message) noexcep
 
 namespace {
 // The order every kind follows: the cheap checks, then the cache, then the crypto. A cached message still passes
-// the cheap checks, so a key set that expired or was removed since it was cached is refused all the same.
+// the cheap checks, so a key set that expired or was removed since it was cached is refused all the same; one
+// that passes is a duplicate, found without any crypto.
 template <class Check, class Verify>
 verdict verify_cached(verified_cache& cache, std::uint64_t& hits, std::uint64_t& misses, message_kind kind,
                       std::span<const std::byte> message, Check check, Verify full) noexcept {
@@ -19,7 +20,7 @@ verdict verify_cached(verified_cache& cache, std::uint64_t& hits, std::uint64_t&
   const hash256 key = cache_key(kind, message);
   if (cache.contains(key)) {
     ++hits;
-    return verdict::valid;
+    return verdict::duplicate;
   }
   ++misses;
   const verdict result = full();

@@ -15,9 +15,10 @@ enum class verdict : std::uint8_t {
   no_quorum,        // too few distinct signers in the order the protocol requires
   unknown_key_set,  // no key set is configured for the index, origin, path or id the message names
   expired_key_set,  // the key set the message names has expired
+  duplicate,        // valid, but a byte-identical copy of one this verifier found valid before (verifier.hpp only)
 };
 
-inline constexpr std::size_t verdict_count = 6;
+inline constexpr std::size_t verdict_count = 7;
 
 std::string_view to_string(verdict v) noexcept;
 

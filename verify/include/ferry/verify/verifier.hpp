@@ -34,7 +34,8 @@ class verifier {
 
   // The verdict on one message (its bytes as carried in a frame) at unix time `now`. Parses it, runs the cheap
   // checks (key set known and current, signature counts and order), then, unless the cache holds the message,
-  // the signatures; a valid message enters the cache. Opaque messages are valid without checks.
+  // the signatures; a valid message enters the cache. One the cache holds is `duplicate` (it passed the cheap
+  // checks again, and its signatures were checked when it was first seen). Opaque messages are valid without checks.
   verdict verify(message_kind kind, std::span<const std::byte> message, std::uint64_t now) noexcept;
 
   std::uint64_t cache_hits() const noexcept { return _cache_hits; }
