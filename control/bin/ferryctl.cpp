@@ -101,12 +101,12 @@ int main(int argc, char** argv) {
       std::cout << *body;
       return 0;
     }
-    auto counters = ferry::ctl::counters_from_json(*body);
-    if (!counters) {
-      std::cerr << "ferryctl: " << counters.err().message() << '\n';
+    auto reported = ferry::ctl::stats_from_json(*body);
+    if (!reported) {
+      std::cerr << "ferryctl: " << reported.err().message() << '\n';
       return exit_failure;
     }
-    std::cout << ferry::ctl::format_summary(*counters, 0);
+    std::cout << ferry::ctl::format_summary(*reported, 0);
     return 0;
   }
   if (*status) {

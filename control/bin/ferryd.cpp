@@ -22,20 +22,28 @@ constexpr int exit_bad_config = 2;
 
 ferry::ctl::http_response answer(const ferry::ctl::router& router, std::string_view method, std::string_view path) {
   if (method != "GET") return {405, R"({"error":"only GET is served"})"};
-  if (path == "/stats") return {200, ferry::ctl::stats_json(router.counters())};
+  if (path == "/stats") return {200, ferry::ctl::stats_json(router.stats())};
   if (path == "/status") {
     const ferry::dp::counter_values c = router.counters();
+    const ferry::dp::stage_graph& graph = router.stages();
     nlohmann::ordered_json doc;
     doc["uptime_s"] = router.uptime_seconds();
-    doc["backend"] = "socket";
+    doc["backend"] = ferry::dp::to_string(router.backend());
+    doc["backend_notes"] = router.backend_notes();
     doc["listen"] = router.listening().to_string();
-    doc["pinned_cpu"] = router.pinned_cpu() ? nlohmann::ordered_json(*router.pinned_cpu()) : nullptr;
+    doc["layout"] = graph.layout().mode == ferry::dp::layout_mode::staged ? "staged" : "run-to-completion";
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+    for (std::size_t s = 0; s < graph.stage_count(); ++s) {
+      const auto& info = graph.info(s);
+      stages.push_back({{"name", info.name}, {"cpu", info.cpu ? nlohmann::ordered_json(*info.cpu) : nullptr}});
+    }
+    doc["stages"] = std::move(stages);
     doc["huge_pages"] = router.huge_pages();
     doc["routes"] = router.route_count();
     doc["next_hops"] = router.hop_count();
     doc["io"] = {{"rx_datagrams", c.rx_datagrams}, {"rx_bytes", c.rx_bytes},     {"tx_datagrams", c.tx_datagrams},
                  {"tx_bytes", c.tx_bytes},         {"busy_polls", c.busy_polls}, {"idle_polls", c.idle_polls},
-                 {"kernel_rx_drops", c.kernel_rx_drops}};
+                 {"rx_lost", c.rx_lost},           {"rx_ignored", c.rx_ignored}};
     return {200, doc.dump()};
   }
   return {404, R"({"error":"unknown path; try /stats or /status"})"};
@@ -101,11 +109,16 @@ int main(int argc, char** argv) {
     return exit_failure;
   }
   const auto& r = **router;
-  const std::string placement = r.pinned_cpu() ? "on cpu " + std::to_string(*r.pinned_cpu()) : "unpinned";
-  std::fprintf(stderr, "ferryd: listening on %s (socket backend), %zu routes to %zu next hops, pipeline %s, "
+  for (const std::string& note : r.backend_notes()) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
+  std::string placement;
+  for (std::size_t s = 0; s < r.stages().stage_count(); ++s) {
+    const auto& info = r.stages().info(s);
+    placement += (s == 0 ? "" : ", ") + info.name + (info.cpu ? "@cpu" + std::to_string(*info.cpu) : "@any");
+  }
+  std::fprintf(stderr, "ferryd: listening on %s (%s backend), %zu routes to %zu next hops, stages %s, "
                "control socket %s\n",
-               r.listening().to_string().c_str(), r.route_count(), r.hop_count(), placement.c_str(),
-               cfg->control_socket.c_str());
+               r.listening().to_string().c_str(), ferry::dp::to_string(r.backend()), r.route_count(), r.hop_count(),
+               placement.c_str(), cfg->control_socket.c_str());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -114,6 +127,6 @@ int main(int argc, char** argv) {
   (*router)->stop();
   const double seconds = (*router)->uptime_seconds();
   std::printf("ferryd: stopped after %.1f s\n%s", seconds,
-              ferry::ctl::format_summary((*router)->counters(), seconds).c_str());
+              ferry::ctl::format_summary((*router)->stats(), seconds).c_str());
   return 0;
 }

@@ -200,6 +200,89 @@ void read_control(checker& check, const toml::table& root, config& out) {
   }
 }
 
+// "02:00:00:00:00:01"
+bool parse_mac(std::string_view text, std::array<std::uint8_t, 6>& out) {
+  if (text.size() != 17) return false;
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (i > 0 && text[i * 3 - 1] != ':') return false;
+    unsigned value = 0;
+    for (std::size_t d = 0; d < 2; ++d) {
+      const char c = text[i * 3 + d];
+      const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (v < 0) return false;
+      value = value * 16 + static_cast<unsigned>(v);
+    }
+    out[i] = static_cast<std::uint8_t>(value);
+  }
+  return true;
+}
+
+void read_cpu(checker& check, const toml::node& cpu, cpu_choice& out) {
+  const char* expected = "\"auto\", \"none\", a core number or a list of core numbers";
+  const auto core = [&](const toml::node& n, unsigned& value) {
+    const auto* number = n.as_integer();
+    if (number == nullptr) {
+      check.problem(n.source(), "dataplane.cpu", std::string("expected ") + expected + ", found " + type_name(n));
+      return false;
+    }
+    if (number->get() < 0 || number->get() > 4095) {
+      check.problem(n.source(), "dataplane.cpu", std::to_string(number->get()) + " is not a core number (0 to 4095)");
+      return false;
+    }
+    value = static_cast<unsigned>(number->get());
+    return true;
+  };
+  if (const auto* text = cpu.as_string()) {
+    if (text->get() == "auto") {
+      out.how = cpu_choice::mode::automatic;
+    } else if (text->get() == "none") {
+      out.how = cpu_choice::mode::unpinned;
+    } else {
+      check.problem(cpu.source(), "dataplane.cpu", "'" + text->get() + "': expected " + expected);
+    }
+  } else if (const auto* list = cpu.as_array()) {
+    out.how = cpu_choice::mode::list;
+    for (const toml::node& n : *list) {
+      unsigned value = 0;
+      if (core(n, value)) out.cpus.push_back(value);
+    }
+    if (out.cpus.empty() && list->empty()) check.problem(cpu.source(), "dataplane.cpu", "an empty list names no core");
+  } else {
+    unsigned value = 0;
+    if (core(cpu, value)) out = {cpu_choice::mode::fixed, {value}};
+  }
+}
+
+void read_dpdk(checker& check, const toml::table& table, config& out) {
+  const std::string path = "dataplane.dpdk";
+  check.only_known(table, path, {"eal_args", "port", "next_hop_mac", "mbufs"});
+  if (const toml::node* args = table.get("eal_args")) {
+    const toml::array* list = args->as_array();
+    if (list == nullptr) {
+      check.problem(args->source(), path + ".eal_args", std::string("expected a list of strings, found ") + type_name(*args));
+    } else {
+      for (const toml::node& a : *list) {
+        if (const auto* text = a.as_string()) {
+          out.dpdk.eal_args.push_back(text->get());
+        } else {
+          check.problem(a.source(), path + ".eal_args", std::string("expected a string, found ") + type_name(a));
+        }
+      }
+    }
+  }
+  std::uint32_t port = 0;
+  read_u32(check, table, path, "port", 0, 65535, port);
+  out.dpdk.port = static_cast<std::uint16_t>(port);
+  if (const auto* mac = field<std::string>(check, table, path, "next_hop_mac", "a string \"xx:xx:xx:xx:xx:xx\"")) {
+    if (!parse_mac(mac->get(), out.dpdk.next_hop_mac)) {
+      check.problem(mac->source(), path + ".next_hop_mac", "'" + mac->get() + "' is not a MAC address like \"02:00:00:00:00:01\"");
+    }
+  } else if (table.get("next_hop_mac") == nullptr) {
+    check.problem(table.source(), path + ".next_hop_mac", "missing; frames sent need an Ethernet destination");
+  }
+  read_u32(check, table, path, "mbufs", 1023, 1u << 24, out.dpdk.mbufs);
+}
+
 void read_dataplane(checker& check, const toml::table& root, config& out) {
   const toml::node* node = root.get("dataplane");
   if (node == nullptr) {
@@ -213,34 +296,70 @@ void read_dataplane(checker& check, const toml::table& root, config& out) {
   }
   const std::string path = "dataplane";
   check.only_known(*table, path,
-                   {"backend", "listen", "cpu", "poll", "burst", "buffers", "buffer_size", "max_frame",
-                    "socket_buffer"});
+                   {"backend", "listen", "trusted_upstreams", "cpu", "layout", "io_stages", "verify_stages",
+                    "route_stages", "ring_size", "poll", "burst", "buffers", "buffer_size", "max_frame",
+                    "socket_buffer", "dpdk"});
   if (const auto* backend = field<std::string>(check, *table, path, "backend", "a string")) {
-    if (backend->get() != "socket") {
+    const std::string& b = backend->get();
+    if (b == "auto") {
+      out.backend = dp::backend_choice::automatic;
+    } else if (b == "socket") {
+      out.backend = dp::backend_choice::socket;
+    } else if (b == "io_uring") {
+      out.backend = dp::backend_choice::io_uring;
+    } else if (b == "dpdk") {
+      out.backend = dp::backend_choice::dpdk;
+    } else {
       check.problem(backend->source(), "dataplane.backend",
-                    "'" + backend->get() + "' is not available in this version; expected \"socket\"");
+                    "'" + b + "': expected \"auto\", \"socket\", \"io_uring\" or \"dpdk\"");
     }
   }
   read_endpoint(check, *table, path, "listen", true, table->source(), out.listen);
-  if (const toml::node* cpu = table->get("cpu")) {
-    if (const auto* text = cpu->as_string()) {
-      if (text->get() == "auto") {
-        out.cpu.how = cpu_choice::mode::automatic;
-      } else if (text->get() == "none") {
-        out.cpu.how = cpu_choice::mode::unpinned;
-      } else {
-        check.problem(cpu->source(), "dataplane.cpu", "'" + text->get() + "': expected \"auto\", \"none\" or a core number");
-      }
-    } else if (const auto* number = cpu->as_integer()) {
-      if (number->get() < 0 || number->get() > 4095) {
-        check.problem(cpu->source(), "dataplane.cpu", std::to_string(number->get()) + " is not a core number (0 to 4095)");
-      } else {
-        out.cpu = {cpu_choice::mode::fixed, static_cast<unsigned>(number->get())};
-      }
+  if (const toml::node* hosts = table->get("trusted_upstreams")) {
+    const toml::array* list = hosts->as_array();
+    if (list == nullptr) {
+      check.problem(hosts->source(), "dataplane.trusted_upstreams",
+                    std::string("expected a list of addresses, found ") + type_name(*hosts));
     } else {
-      check.problem(cpu->source(), "dataplane.cpu",
-                    std::string("expected \"auto\", \"none\" or a core number, found ") + type_name(*cpu));
+      for (const toml::node& h : *list) {
+        const auto* text = h.as_string();
+        auto parsed = text == nullptr ? platform::result<dp::endpoint>(platform::error(std::string("expected an address, found ") + type_name(h)))
+                      : dp::endpoint::parse(text->get().find(':') == std::string::npos ? text->get() + ":0"
+                                                                                         : "[" + text->get() + "]:0");
+        if (!parsed) {
+          check.problem(h.source(), "dataplane.trusted_upstreams", parsed.err().message());
+        } else {
+          out.trusted_upstreams.push_back(*parsed);
+        }
+      }
     }
+  }
+  if (const toml::node* cpu = table->get("cpu")) read_cpu(check, *cpu, out.cpu);
+  if (const auto* layout = field<std::string>(check, *table, path, "layout", "a string")) {
+    if (layout->get() == "auto") {
+      out.layout.how = layout_choice::mode::automatic;
+    } else if (layout->get() == "run-to-completion") {
+      out.layout.how = layout_choice::mode::run_to_completion;
+    } else if (layout->get() == "staged") {
+      out.layout.how = layout_choice::mode::staged;
+    } else {
+      check.problem(layout->source(), "dataplane.layout",
+                    "'" + layout->get() + "': expected \"auto\", \"run-to-completion\" or \"staged\"");
+    }
+  }
+  for (const char* counted : {"io_stages", "verify_stages", "route_stages"}) {
+    if (table->get(counted) != nullptr && out.layout.how != layout_choice::mode::staged) {
+      check.problem(table->get(counted)->source(), checker::join(path, counted),
+                    "stage counts apply to layout = \"staged\" only");
+    }
+  }
+  read_u32(check, *table, path, "io_stages", 1, 64, out.layout.io);
+  read_u32(check, *table, path, "verify_stages", 1, 64, out.layout.verify);
+  read_u32(check, *table, path, "route_stages", 1, 64, out.layout.route);
+  read_u32(check, *table, path, "ring_size", 2, 1 << 20, out.ring_size);
+  if ((out.ring_size & (out.ring_size - 1)) != 0) {
+    check.problem(table->get("ring_size")->source(), "dataplane.ring_size",
+                  std::to_string(out.ring_size) + " is not a power of two");
   }
   if (const auto* poll = field<std::string>(check, *table, path, "poll", "\"adaptive\" or \"busy\"")) {
     if (poll->get() == "adaptive") {
@@ -251,7 +370,7 @@ void read_dataplane(checker& check, const toml::table& root, config& out) {
       check.problem(poll->source(), "dataplane.poll", "'" + poll->get() + "': expected \"adaptive\" or \"busy\"");
     }
   }
-  read_u32(check, *table, path, "burst", 1, dp::udp_socket::max_burst, out.burst);
+  read_u32(check, *table, path, "burst", 1, dp::rx_port::max_burst, out.burst);
   read_u32(check, *table, path, "buffers", 1, dp::buffer_pool::max_count, out.buffers);
   read_u32(check, *table, path, "buffer_size", dp::buffer_pool::min_data_size, dp::buffer_pool::max_data_size,
            out.buffer_size);
@@ -261,6 +380,15 @@ void read_dataplane(checker& check, const toml::table& root, config& out) {
     check.problem(table->source(), "dataplane.buffers",
                   std::to_string(out.buffers) + " buffers cannot hold a burst of " + std::to_string(out.burst) +
                       "; give at least as many buffers as the burst");
+  }
+  if (const toml::node* dpdk = table->get("dpdk")) {
+    if (const toml::table* t = dpdk->as_table()) {
+      read_dpdk(check, *t, out);
+    } else {
+      check.problem(dpdk->source(), "dataplane.dpdk", std::string("expected a table, found ") + type_name(*dpdk));
+    }
+  } else if (out.backend == dp::backend_choice::dpdk) {
+    check.problem(table->source(), "dataplane.dpdk", "missing; backend = \"dpdk\" needs its EAL arguments and next-hop MAC");
   }
 }
 
@@ -535,6 +663,47 @@ platform::result<config> parse_config(std::string_view text, std::string_view so
   read_verify(check, root, out);
   if (!check.ok()) return platform::error(check.report());
   return out;
+}
+
+platform::result<dp::stage_layout> resolve_layout(const config& cfg, std::span<const unsigned> allowed) {
+  using cpu_mode = cpu_choice::mode;
+  dp::stage_layout layout;
+  if (cfg.layout.how == layout_choice::mode::automatic) {
+    switch (cfg.cpu.how) {
+      case cpu_mode::automatic: return dp::default_layout(allowed);
+      case cpu_mode::fixed:
+      case cpu_mode::list: return dp::default_layout(cfg.cpu.cpus);
+      case cpu_mode::unpinned: {
+        layout = dp::default_layout(allowed);
+        for (auto& c : layout.cpus) c.reset();
+        return layout;
+      }
+    }
+  }
+  if (cfg.layout.how == layout_choice::mode::staged) {
+    layout.mode = dp::layout_mode::staged;
+    layout.io = cfg.layout.io;
+    layout.verify = cfg.layout.verify;
+    layout.route = cfg.layout.route;
+  }
+  const std::uint32_t stages = layout.stage_count();
+  switch (cfg.cpu.how) {
+    case cpu_mode::automatic:  // run to completion on the last core; staged stages dealt round the cores
+      for (std::uint32_t s = 0; s < stages; ++s) {
+        layout.cpus.push_back(stages == 1 ? allowed.back() : allowed[s % allowed.size()]);
+      }
+      break;
+    case cpu_mode::unpinned: layout.cpus.assign(stages, std::nullopt); break;
+    case cpu_mode::fixed: layout.cpus.assign(stages, cfg.cpu.cpus[0]); break;
+    case cpu_mode::list:
+      if (cfg.cpu.cpus.size() != stages) {
+        return platform::error("dataplane.cpu: " + std::to_string(cfg.cpu.cpus.size()) + " cores listed for " +
+                               std::to_string(stages) + " stages (io, verify, route in that order)");
+      }
+      for (const unsigned c : cfg.cpu.cpus) layout.cpus.push_back(c);
+      break;
+  }
+  return layout;
 }
 
 platform::result<config> load_config_file(const std::string& path) {

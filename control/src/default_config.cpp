@@ -11,12 +11,13 @@ std::string_view default_config_text() noexcept {
 socket = "/run/ferry/ferryd.sock"   # where ferryctl reaches ferryd
 
 [dataplane]
-backend = "socket"          # UDP with recvmmsg/sendmmsg
+backend = "auto"            # "auto" (io_uring where the kernel allows it, else sockets), "socket", "io_uring", "dpdk"
 listen = "127.0.0.1:7700"   # where frames arrive
-cpu = "auto"                # pin the pipeline thread: "auto" (the last core allowed), "none", or a core number
-poll = "adaptive"           # "adaptive" (sleep when idle) or "busy" (spin: lowest latency, a core at 100%)
+layout = "auto"             # "auto" (fits the cores), "run-to-completion" (one core), or "staged" (io, verify, route)
+cpu = "auto"                # pin the stage threads: "auto", "none", a core number, or one core per stage
+poll = "adaptive"           # "adaptive" (sleep when idle) or "busy" (spin: lowest latency, a core at 100% each)
 burst = 32                  # datagrams per receive, 1 to 64
-buffers = 1024              # receive buffers in the pool
+buffers = 1024              # receive buffers in each io stage's pool
 buffer_size = 2048          # bytes per receive buffer; a larger datagram is dropped as oversize
 max_frame = 1472            # largest frame sent to a next hop, in bytes (1472 fits one Ethernet packet)
 socket_buffer = 4194304     # kernel receive and send buffer, in bytes

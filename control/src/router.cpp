@@ -1,10 +1,7 @@
 #include "ferry/control/router.hpp"
 
-#include <cstdio>
-#include <future>
 #include <memory>
 
-#include "ferry/dataplane/pipeline.hpp"
 #include "ferry/platform/thread.hpp"
 
 namespace ferry::ctl {
@@ -25,56 +22,56 @@ platform::result<routing> build_routing(const std::vector<route_config>& routes)
   return out;
 }
 
-router::router(const config& cfg, routing routes, dp::udp_socket socket, dp::placed<dp::buffer_pool> pool)
-    : _config(cfg), _routing(std::move(routes)), _socket(std::move(socket)), _pool(std::move(pool)),
-      _listening(_socket.local()), _started(std::chrono::steady_clock::now()) {}
+router::router(const config& cfg, routing routes)
+    : _config(cfg), _routing(std::move(routes)), _trusted(cfg.trusted_upstreams),
+      _started(std::chrono::steady_clock::now()) {}
 
 platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
   auto routes = build_routing(cfg.routes);
   if (!routes) return std::move(routes).err();
-  auto socket = dp::udp_socket::open({cfg.listen, true, cfg.socket_buffer});
-  if (!socket) return std::move(socket).context("data plane");
-  auto pool = dp::placed<dp::buffer_pool>::create("buffer pool", platform::page_size::try_huge, cfg.buffers,
-                                                  cfg.buffer_size);
-  if (!pool) return std::move(pool).context("data plane");
+  auto layout = resolve_layout(cfg, platform::allowed_cpus());
+  if (!layout) return std::move(layout).err();
+  std::unique_ptr<router> r(new router(cfg, std::move(*routes)));
 
-  std::unique_ptr<router> r(new router(cfg, std::move(*routes), std::move(*socket), std::move(*pool)));
-  std::optional<unsigned> cpu;
-  if (cfg.cpu.how == cpu_choice::mode::fixed) cpu = cfg.cpu.cpu;
-  if (cfg.cpu.how == cpu_choice::mode::automatic) cpu = platform::allowed_cpus().back();
+  dp::backend_options backend;
+  backend.choice = cfg.backend;
+  backend.listen = cfg.listen;
+  backend.socket_buffer = cfg.socket_buffer;
+  const bool staged = layout->mode == dp::layout_mode::staged;
+  backend.rx_ports = staged ? layout->io : 1;
+  backend.tx_ports = staged ? layout->route : 1;
+  backend.max_datagram = cfg.buffer_size;
+  backend.dpdk = cfg.dpdk;
+  auto opened = dp::open_backend(backend, r->_notes);
+  if (!opened) return std::move(opened).context("data plane");
+  r->_backend = std::move(*opened);
 
-  // The thread places itself, then reports; a failure to pin is the configuration's fault and stops start-up.
-  auto thread_ready = std::make_shared<std::promise<platform::result<void>>>();
-  auto ready = thread_ready->get_future();
-  const dp::pipeline_options options{cfg.burst, cfg.max_frame, cfg.poll, 1024, cfg.verified_cache_entries};
-  router* self = r.get();
-  r->_thread = std::thread([self, options, cpu, thread_ready] {
-    if (cpu) {
-      if (auto pinned = platform::pin_current_thread(*cpu); !pinned) {
-        thread_ready->set_value(std::move(pinned).context("data plane"));
-        return;
-      }
-    }
-    (void)platform::name_current_thread("ferry-rtc");  // cosmetic: a failure costs only the name
-    dp::pipeline pipe(options, self->_socket, *self->_pool, self->_routing.table, self->_routing.hops,
-                      self->_config.keys, self->_counters);
-    thread_ready->set_value({});
-    pipe.run(self->_stop);
-  });
-  auto outcome = ready.get();
-  if (!outcome) {
-    r->_thread.join();
-    return std::move(outcome).err();
-  }
-  r->_pinned_cpu = cpu;
+  dp::graph_options options;
+  options.layout = std::move(*layout);
+  options.pipeline = {cfg.burst, cfg.max_frame, cfg.verified_cache_entries};
+  options.mode = cfg.poll;
+  options.ring_size = cfg.ring_size;
+  options.buffers = cfg.buffers;
+  options.buffer_size = cfg.buffer_size;
+  auto graph = dp::stage_graph::start(options, *r->_backend, r->_routing.table, r->_routing.hops, r->_config.keys,
+                                      r->_trusted);
+  if (!graph) return std::move(graph).context("data plane");
+  r->_graph = std::move(*graph);
   return r;
+}
+
+router_stats router::stats() const {
+  router_stats out{_graph->totals(), {}};
+  for (std::size_t s = 0; s < _graph->stage_count(); ++s) {
+    out.stages.push_back({_graph->info(s).name, _graph->info(s).cpu, _graph->counters(s)});
+  }
+  return out;
 }
 
 router::~router() { stop(); }
 
 void router::stop() noexcept {
-  _stop.store(true, std::memory_order_relaxed);
-  if (_thread.joinable()) _thread.join();
+  if (_graph) _graph->stop();
 }
 
 double router::uptime_seconds() const noexcept {

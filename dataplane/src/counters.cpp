@@ -1,5 +1,7 @@
 #include "ferry/dataplane/counters.hpp"
 
+#include <algorithm>
+
 namespace ferry::dp {
 
 const char* to_string(drop_reason reason) noexcept {
@@ -12,6 +14,8 @@ const char* to_string(drop_reason reason) noexcept {
     case drop_reason::no_quorum: return "no_quorum";
     case drop_reason::unknown_key_set: return "unknown_key_set";
     case drop_reason::expired_key_set: return "expired_key_set";
+    case drop_reason::duplicate: return "duplicate";
+    case drop_reason::queue_full: return "queue_full";
     case drop_reason::no_route: return "no_route";
     case drop_reason::tx_error: return "tx_error";
   }
@@ -34,7 +38,9 @@ counter_values& counter_values::operator+=(const counter_values& other) noexcept
   tx_bytes += other.tx_bytes;
   busy_polls += other.busy_polls;
   idle_polls += other.idle_polls;
-  kernel_rx_drops += other.kernel_rx_drops;
+  rx_lost += other.rx_lost;
+  rx_ignored += other.rx_ignored;
+  ring_high_water = std::max(ring_high_water, other.ring_high_water);
   return *this;
 }
 
@@ -49,7 +55,9 @@ void stage_counters::publish(const counter_values& burst) noexcept {
   _tx_bytes.add(burst.tx_bytes);
   _busy_polls.add(burst.busy_polls);
   _idle_polls.add(burst.idle_polls);
-  if (burst.kernel_rx_drops != 0) _kernel_rx_drops.set(burst.kernel_rx_drops);
+  if (burst.rx_lost != 0) _rx_lost.set(burst.rx_lost);
+  if (burst.rx_ignored != 0) _rx_ignored.set(burst.rx_ignored);
+  if (burst.ring_high_water > _ring_high_water.load()) _ring_high_water.set(burst.ring_high_water);
   // R2: pairs with A2 in read(): whoever sees this rx sees the outcomes counted before it.
   _rx.store(_rx.load(std::memory_order_relaxed) + burst.rx, std::memory_order_release);
 }
@@ -66,7 +74,9 @@ counter_values stage_counters::read() const noexcept {
   v.tx_bytes = _tx_bytes.load();
   v.busy_polls = _busy_polls.load();
   v.idle_polls = _idle_polls.load();
-  v.kernel_rx_drops = _kernel_rx_drops.load();
+  v.rx_lost = _rx_lost.load();
+  v.rx_ignored = _rx_ignored.load();
+  v.ring_high_water = _ring_high_water.load();
   return v;
 }
 

@@ -86,6 +86,15 @@ std::string endpoint::to_string() const {
   return "(unspecified)";
 }
 
+bool endpoint::same_host(const endpoint& other) const noexcept {
+  if (family() != other.family()) return false;
+  if (family() == AF_INET) return _address.v4.sin_addr.s_addr == other._address.v4.sin_addr.s_addr;
+  if (family() == AF_INET6) {
+    return std::memcmp(&_address.v6.sin6_addr, &other._address.v6.sin6_addr, sizeof(in6_addr)) == 0;
+  }
+  return false;
+}
+
 bool operator==(const endpoint& a, const endpoint& b) noexcept {
   if (a._length != b._length || a.family() != b.family()) return false;
   if (a.family() == AF_INET) {

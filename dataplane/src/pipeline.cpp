@@ -4,7 +4,6 @@
 #include <ctime>
 
 #include "ferry/dataplane/frame.hpp"
-#include "ferry/platform/cpu.hpp"
 #include "ferry/verify/addressing.hpp"
 
 namespace ferry::dp {
@@ -15,18 +14,20 @@ drop_reason drop_reason_for(verify::verdict v) noexcept {
     case verify::verdict::no_quorum: return drop_reason::no_quorum;
     case verify::verdict::unknown_key_set: return drop_reason::unknown_key_set;
     case verify::verdict::expired_key_set: return drop_reason::expired_key_set;
+    case verify::verdict::duplicate: return drop_reason::duplicate;
     case verify::verdict::valid:      // not a drop: a caller's mistake, counted where it cannot hide
     case verify::verdict::malformed: return drop_reason::malformed;
   }
   return drop_reason::malformed;
 }
 
-pipeline::pipeline(const pipeline_options& options, udp_socket& socket, buffer_pool& pool,
+pipeline::pipeline(const pipeline_options& options, rx_port& rx, tx_port& tx, buffer_pool& pool,
                    const route_table& routes, std::span<const endpoint> hops, const verify::key_sets& keys,
-                   stage_counters& counters)
-    : _options(options), _socket(socket), _pool(pool), _routes(routes), _counters(counters),
-      _cache(options.verified_cache_entries), _verifier(keys, _cache), _tx(options.max_frame_bytes, hops) {
-  _options.burst = std::clamp<std::uint32_t>(_options.burst, 1, udp_socket::max_burst);
+                   const trusted_upstreams& trusted, stage_counters& counters)
+    : _options(options), _rx(rx), _tx_port(tx), _pool(pool), _routes(routes), _trusted(trusted),
+      _counters(counters), _cache(options.verified_cache_entries), _verifier(keys, _cache),
+      _tx(options.max_frame_bytes, hops) {
+  _options.burst = std::clamp<std::uint32_t>(_options.burst, 1, rx_port::max_burst);
 }
 
 void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_values& tally) noexcept {
@@ -45,6 +46,8 @@ void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_
                                                            : drop_reason::malformed);
     return;
   }
+  const bool trusted =
+      (frame.header().flags & frame_flag::verified_upstream) != 0 && _trusted.contains(datagram.peer);
   for (const message_ref message : frame) {
     tally.rx += 1;
     const auto kind = verify::kind_from_wire(message.kind);
@@ -57,7 +60,7 @@ void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_
       tally.drop(drop_reason::malformed);
       continue;
     }
-    if (verify::is_verified_kind(*kind)) {
+    if (!trusted && verify::is_verified_kind(*kind)) {
       const verify::verdict v = _verifier.verify(*kind, message.body, now);
       if (v != verify::verdict::valid) {
         tally.drop(drop_reason_for(v));
@@ -71,17 +74,16 @@ void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_
     }
     const std::uint32_t hop = _routes.rule(rule).hop;
     if (!_tx.add(hop, message.encoded)) {
-      _tx.flush(_socket, tally);
+      _tx.flush(_tx_port, tally);
       _tx.add(hop, message.encoded);  // an empty batch always has room
     }
   }
 }
 
 std::uint32_t pipeline::poll_once() noexcept {
-  packet_buffer* buffers[udp_socket::max_burst];
-  const std::uint32_t have = _pool.acquire(buffers, _options.burst);
+  packet_buffer* buffers[rx_port::max_burst];
   counter_values tally;
-  const std::uint32_t got = _socket.receive(buffers, have, _pool.data_size(), &_kernel_drops);
+  const std::uint32_t got = _rx.receive(_pool, buffers, _options.burst);
   if (got == 0) {
     tally.idle_polls = 1;
   } else {
@@ -89,28 +91,13 @@ std::uint32_t pipeline::poll_once() noexcept {
     // key set expiry is in chain time (unix seconds): one clock read a burst is plenty
     const auto now = static_cast<std::uint64_t>(std::time(nullptr));
     for (std::uint32_t i = 0; i < got; ++i) handle(*buffers[i], now, tally);
-    _tx.flush(_socket, tally);  // before the buffers go back: the frames point into them
-    tally.kernel_rx_drops = _kernel_drops;
+    _tx.flush(_tx_port, tally);  // before the buffers go back: the frames point into them
+    _pool.release(buffers, got);
   }
-  _pool.release(buffers, have);
+  tally.rx_lost = _rx.lost();
+  tally.rx_ignored = _rx.ignored();
   _counters.publish(tally);
   return got;
-}
-
-void pipeline::run(const std::atomic<bool>& stop) noexcept {
-  std::uint32_t idle = 0;
-  while (!stop.load(std::memory_order_relaxed)) {
-    if (poll_once() != 0) {
-      idle = 0;
-      continue;
-    }
-    if (_options.mode == poll_mode::adaptive && ++idle >= _options.idle_polls_before_sleep) {
-      _socket.wait_readable(50);
-      idle = 0;
-    } else {
-      platform::cpu_relax();
-    }
-  }
 }
 
 }  // namespace ferry::dp

@@ -32,7 +32,7 @@ bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded) noexce
   return true;
 }
 
-void tx_batch::flush(udp_socket& socket, counter_values& tally) noexcept {
+void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
   if (_frames == 0) return;
   for (std::uint32_t f = 0; f < _frames; ++f) {
     const frame& fr = _frame[f];
@@ -49,7 +49,7 @@ void tx_batch::flush(udp_socket& socket, counter_values& tally) noexcept {
   }
   std::uint32_t done = 0;
   while (done < _frames) {
-    const std::uint32_t sent = socket.send(_messages + done, _frames - done);
+    const std::uint32_t sent = port.send(_messages + done, _frames - done);
     for (std::uint32_t f = done; f < done + sent; ++f) {
       tally.forwarded += _frame[f].parts - 1;
       tally.tx_datagrams += 1;

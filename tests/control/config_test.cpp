@@ -169,7 +169,7 @@ next_hop = "10.0.0.1:1"
   EXPECT_EQ(parsed->control_socket, "/tmp/x.sock");
   EXPECT_EQ(parsed->listen.to_string(), "[::1]:9000");
   EXPECT_EQ(parsed->cpu.how, cpu_choice::mode::fixed);
-  EXPECT_EQ(parsed->cpu.cpu, 3u);
+  EXPECT_EQ(parsed->cpu.cpus, std::vector<unsigned>{3});
   EXPECT_EQ(parsed->poll, dp::poll_mode::busy);
   EXPECT_EQ(parsed->burst, 16u);
   EXPECT_EQ(parsed->buffers, 64u);
@@ -197,7 +197,8 @@ TEST(Config, WrongTypesSayWhatWasExpected) {
   expect_problem(minimal + "burst = \"32\"\n",
                  "ferry.toml:3:9: dataplane.burst: expected an integer from 1 to 64, found a string");
   expect_problem(minimal + "poll = 1\n", "dataplane.poll: expected \"adaptive\" or \"busy\", found an integer");
-  expect_problem(minimal + "cpu = 1.5\n", "dataplane.cpu: expected \"auto\", \"none\" or a core number, found a number");
+  expect_problem(minimal + "cpu = 1.5\n",
+                 "dataplane.cpu: expected \"auto\", \"none\", a core number or a list of core numbers, found a number");
   expect_problem("dataplane = 3\n", "ferry.toml:1:13: dataplane: expected a table, found an integer");
   expect_problem(minimal + "[[routes]]\nname = \"r\"\nkind = \"opaque\"\nsource = true\ndestination = 1\n"
                            "next_hop = \"127.0.0.1:1\"\n",
@@ -215,9 +216,18 @@ TEST(Config, OutOfRangeValuesSayTheRange) {
 TEST(Config, BadValuesNameTheField) {
   expect_problem("[dataplane]\nlisten = \"localhost:7700\"\n",
                  "ferry.toml:2:10: dataplane.listen: 'localhost:7700': 'localhost' is not a numeric IPv4 address");
-  expect_problem(minimal + "backend = \"dpdk\"\n", "dataplane.backend: 'dpdk' is not available in this version");
+  expect_problem(minimal + "backend = \"xdp\"\n",
+                 "dataplane.backend: 'xdp': expected \"auto\", \"socket\", \"io_uring\" or \"dpdk\"");
+  expect_problem(minimal + "backend = \"dpdk\"\n", "dataplane.dpdk: missing; backend = \"dpdk\" needs its EAL arguments");
+  expect_problem(minimal + "[dataplane.dpdk]\nnext_hop_mac = \"02:00:00:00:00\"\n",
+                 "dataplane.dpdk.next_hop_mac: '02:00:00:00:00' is not a MAC address");
+  expect_problem(minimal + "layout = \"pipelined\"\n",
+                 "dataplane.layout: 'pipelined': expected \"auto\", \"run-to-completion\" or \"staged\"");
+  expect_problem(minimal + "verify_stages = 2\n", "dataplane.verify_stages: stage counts apply to layout = \"staged\" only");
+  expect_problem(minimal + "ring_size = 1000\n", "dataplane.ring_size: 1000 is not a power of two");
+  expect_problem(minimal + "trusted_upstreams = [\"10.0.0.300\"]\n", "dataplane.trusted_upstreams:");
   expect_problem(minimal + "poll = \"lazy\"\n", "dataplane.poll: 'lazy': expected \"adaptive\" or \"busy\"");
-  expect_problem(minimal + "cpu = \"first\"\n", "dataplane.cpu: 'first': expected \"auto\", \"none\" or a core number");
+  expect_problem(minimal + "cpu = \"first\"\n", "dataplane.cpu: 'first': expected \"auto\", \"none\", a core number");
   expect_problem("[control]\nsocket = \"\"\n" + minimal, "control.socket: must be a path of 1 to 107 bytes");
 }
 
@@ -262,6 +272,73 @@ TEST(Config, EveryProblemIsReportedInFileOrder) {
   ASSERT_NE(size, std::string::npos);
   EXPECT_LT(burst, listen);
   EXPECT_LT(listen, size);
+}
+
+TEST(Config, ReadsTheBackendLayoutAndDpdkFields) {
+  auto parsed = parse_config(R"(
+[dataplane]
+backend = "dpdk"
+listen = "10.0.0.2:7700"
+trusted_upstreams = ["10.0.0.1", "fd00::1"]
+layout = "staged"
+io_stages = 2
+verify_stages = 3
+route_stages = 1
+cpu = [0, 0, 1, 1, 1, 0]
+ring_size = 4096
+[dataplane.dpdk]
+eal_args = ["--no-huge", "-m", "512"]
+port = 1
+next_hop_mac = "02:00:00:00:00:0a"
+mbufs = 4095
+)",
+                             "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->backend, dp::backend_choice::dpdk);
+  ASSERT_EQ(parsed->trusted_upstreams.size(), 2u);
+  EXPECT_TRUE(parsed->trusted_upstreams[0].same_host(*dp::endpoint::parse("10.0.0.1:9")));
+  EXPECT_TRUE(parsed->trusted_upstreams[1].same_host(*dp::endpoint::parse("[fd00::1]:9")));
+  EXPECT_EQ(parsed->layout.how, layout_choice::mode::staged);
+  EXPECT_EQ(parsed->layout.io, 2u);
+  EXPECT_EQ(parsed->layout.verify, 3u);
+  EXPECT_EQ(parsed->ring_size, 4096u);
+  EXPECT_EQ(parsed->dpdk.eal_args, (std::vector<std::string>{"--no-huge", "-m", "512"}));
+  EXPECT_EQ(parsed->dpdk.port, 1u);
+  EXPECT_EQ(parsed->dpdk.next_hop_mac, (std::array<std::uint8_t, 6>{2, 0, 0, 0, 0, 10}));
+  EXPECT_EQ(parsed->dpdk.mbufs, 4095u);
+
+  auto layout = resolve_layout(*parsed, std::vector<unsigned>{0, 1});
+  ASSERT_TRUE(layout.ok()) << layout.err().message();
+  EXPECT_EQ(layout->stage_count(), 6u);
+  EXPECT_EQ(layout->cpus[2], 1u);
+  parsed->cpu.cpus.pop_back();
+  layout = resolve_layout(*parsed, std::vector<unsigned>{0, 1});
+  ASSERT_FALSE(layout.ok());
+  EXPECT_EQ(layout.err().message(), "dataplane.cpu: 5 cores listed for 6 stages (io, verify, route in that order)");
+}
+
+TEST(Config, TheDefaultLayoutFitsTheCores) {
+  config cfg;
+  auto one = resolve_layout(cfg, std::vector<unsigned>{3});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->mode, dp::layout_mode::run_to_completion);
+  EXPECT_EQ(one->cpus, (std::vector<std::optional<unsigned>>{3u}));
+  auto two = resolve_layout(cfg, std::vector<unsigned>{0, 1});
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->mode, dp::layout_mode::staged);
+  EXPECT_EQ(two->stage_count(), 3u);  // io and route on core 0, verify on core 1
+  EXPECT_EQ(two->cpus, (std::vector<std::optional<unsigned>>{0u, 1u, 0u}));
+  auto eight = resolve_layout(cfg, std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 7});
+  ASSERT_TRUE(eight.ok());
+  EXPECT_EQ(eight->verify, 6u);
+  EXPECT_EQ(eight->cpus.front(), 0u);  // io
+  EXPECT_EQ(eight->cpus.back(), 1u);   // route
+  cfg.layout.how = layout_choice::mode::run_to_completion;
+  cfg.cpu.how = cpu_choice::mode::unpinned;
+  auto rtc = resolve_layout(cfg, std::vector<unsigned>{0, 1});
+  ASSERT_TRUE(rtc.ok());
+  EXPECT_EQ(rtc->mode, dp::layout_mode::run_to_completion);
+  EXPECT_EQ(rtc->cpus, (std::vector<std::optional<unsigned>>{std::nullopt}));
 }
 
 TEST(Config, UnreadableFileGivesTheReason) {

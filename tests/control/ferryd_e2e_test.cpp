@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -57,11 +58,12 @@ class FerrydE2e : public ::testing::Test {
 
   // A configuration with the given routes and the built-in default's [verify] section, which trusts the demo keys
   // ferry-loadgen signs with.
-  std::string write_config(const std::string& routes) const {
+  // `dataplane` adds fields to [dataplane] (a backend, a layout).
+  std::string write_config(const std::string& routes, const std::string& dataplane = "") const {
     const std::string path = _dir + "/ferry.toml";
     const std::string_view defaults = default_config_text();
     std::ofstream(path) << "[control]\nsocket = \"" << _socket << "\"\n"
-                        << "[dataplane]\nlisten = \"" << _listen << "\"\ncpu = \"none\"\n"
+                        << "[dataplane]\nlisten = \"" << _listen << "\"\ncpu = \"none\"\n" << dataplane
                         << routes << defaults.substr(defaults.find("\n[verify]\n"));
     return path;
   }
@@ -100,24 +102,48 @@ class FerrydE2e : public ::testing::Test {
   std::string _sink;
 };
 
-TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
+struct data_path {
+  std::string backend;  // as in [dataplane] backend
+  std::string layout;   // as in [dataplane] layout
+  std::string extra;    // more [dataplane] fields
+};
+
+class FerrydBackendsE2e : public FerrydE2e, public ::testing::WithParamInterface<data_path> {};
+
+TEST_P(FerrydBackendsE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
+  const data_path& path = GetParam();
   const std::string config = write_config(route("wormhole-eth", "wormhole", "2", "\"*\"") +
-                                          route("hyperlane-arb", "hyperlane", "\"*\"", "42161") +
-                                          route("layerzero", "layerzero", "30101", "30102") +
-                                          route("opaque", "opaque", "7", "\"*\"") +
-                                          route("quorum", "quorum", "5", "6"));
+                                              route("hyperlane-arb", "hyperlane", "\"*\"", "42161") +
+                                              route("layerzero", "layerzero", "30101", "30102") +
+                                              route("opaque", "opaque", "7", "\"*\"") +
+                                              route("quorum", "quorum", "5", "6"),
+                                          "backend = \"" + path.backend + "\"\nlayout = \"" + path.layout + "\"\n" +
+                                              path.extra);
   child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+  std::string status_text;
+  ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "status"}, "status", &status_text), 0);
+  const auto status = nlohmann::json::parse(status_text);
+  const bool emulated = !std::string_view(FERRY_TEST_EMULATOR).empty();
+  if (path.backend == "io_uring" && emulated) {
+    // qemu-user has no io_uring: the socket backend runs instead, and ferryd says why
+    EXPECT_EQ(status["backend"], "socket") << status_text;
+    ASSERT_EQ(status["backend_notes"].size(), 1u) << status_text;
+    EXPECT_NE(status["backend_notes"][0].get<std::string>().find("io_uring"), std::string::npos) << status_text;
+  } else {
+    EXPECT_EQ(status["backend"], path.backend) << status_text;
+    EXPECT_TRUE(status["backend_notes"].empty()) << status_text;
+  }
+  EXPECT_EQ(status["layout"], path.layout) << status_text;
 
   // Every signed message costs the load generator a signature and ferryd a verification: under an emulator both
   // are tens of times slower, so it sends fewer, more slowly.
-  const bool emulated = !std::string_view(FERRY_TEST_EMULATOR).empty();
   const std::uint64_t messages = emulated ? 600 : 4000;
   std::string report;
   ASSERT_EQ(run(FERRY_LOADGEN_PATH,
                 {"--target", _listen, "--sink", _sink, "--count", std::to_string(messages), "--rate",
                  emulated ? "200" : "4000", "--json", "--drain-ms", "3000", "--mix",
-                 "valid=60,unroutable=15,malformed=15,forged=10", "--valid-flows",
+                 "valid=55,duplicate=5,unroutable=15,malformed=15,forged=10", "--valid-flows",
                  "wormhole:2:0,hyperlane:1:42161,hyperlane:10:42161,layerzero:30101:30102,opaque:7:1,opaque:7:2,"
                  "quorum:5:6",
                  "--unroutable-flows", "wormhole:3:0,hyperlane:1:10,layerzero:30101:30103,opaque:8:1"},
@@ -129,12 +155,14 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   const std::uint64_t unroutable = sent["sent"]["unroutable"];
   const std::uint64_t malformed = sent["sent"]["malformed"];
   const std::uint64_t forged = sent["sent"]["forged"];
+  const std::uint64_t duplicate = sent["sent"]["duplicate"];
   EXPECT_EQ(sent["sent"]["messages"], messages);
   EXPECT_EQ(sent["sent"]["send_failed"], 0u);
   EXPECT_GT(valid, 0u);
   EXPECT_GT(unroutable, 0u);
   EXPECT_GT(malformed, 0u);
   EXPECT_GT(forged, 0u);
+  EXPECT_GT(duplicate, 0u);
   // Exactly the routed ones arrive: every valid message once, nothing else.
   EXPECT_EQ(sent["delivered"], valid);
   EXPECT_EQ(sent["missing"], 0u);
@@ -153,6 +181,26 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   EXPECT_EQ(stats["drops"]["no_route"], unroutable);
   EXPECT_EQ(stats["drops"]["malformed"], malformed);
   EXPECT_EQ(stats["drops"]["bad_signature"], forged) << "every forged message, and nothing else";
+  EXPECT_EQ(stats["drops"]["duplicate"], duplicate) << "every copy of a message already passed on";
+  EXPECT_EQ(stats["drops"]["queue_full"], 0u);
+  // Each stage balances, and what each kind of stage passes on, the next takes in.
+  std::map<std::string, std::uint64_t> in, out;
+  for (const auto& stage : stats["stages"]) {
+    std::uint64_t stage_dropped = 0;
+    for (const auto& [reason, count] : stage["drops"].items()) stage_dropped += count.get<std::uint64_t>();
+    const std::string name = stage["name"];
+    EXPECT_EQ(stage["rx"].get<std::uint64_t>(), stage["forwarded"].get<std::uint64_t>() + stage_dropped) << name;
+    const std::string kind = name.substr(0, name.find_first_of("0123456789"));
+    in[kind] += stage["rx"].get<std::uint64_t>();
+    out[kind] += stage["forwarded"].get<std::uint64_t>();
+  }
+  if (path.layout == "staged") {
+    EXPECT_EQ(out["io"], in["verify"]) << stats_text;
+    EXPECT_EQ(out["verify"], in["route"]) << stats_text;
+    EXPECT_EQ(in["io"], messages) << stats_text;
+  } else {
+    EXPECT_EQ(in["rtc"], messages) << stats_text;
+  }
   for (const char* verdict : {"no_quorum", "unknown_key_set", "expired_key_set"}) {
     EXPECT_EQ(stats["drops"][verdict], 0u) << verdict << ": every message the load generator signs verifies";
   }
@@ -166,6 +214,19 @@ TEST_F(FerrydE2e, ExactlyTheRoutedMessagesArriveAndEveryMessageIsAccounted) {
   EXPECT_NE(ferryd.out().find(std::to_string(messages) + " messages"), std::string::npos) << ferryd.out();
   EXPECT_FALSE(std::filesystem::exists(_socket)) << "the control socket is removed at exit";
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, FerrydBackendsE2e,
+    ::testing::Values(data_path{"socket", "run-to-completion", ""},
+                      data_path{"socket", "staged", "io_stages = 2\nverify_stages = 2\nroute_stages = 1\n"},
+                      data_path{"io_uring", "staged", ""}),
+    [](const ::testing::TestParamInfo<data_path>& param_info) {
+      std::string name = param_info.param.backend + "_" + param_info.param.layout;
+      for (char& c : name) {
+        if (c == '-') c = '_';
+      }
+      return name;
+    });
 
 TEST_F(FerrydE2e, CheckConfigExitsZeroWhenValidAndTwoWithTheProblem) {
   std::string out;

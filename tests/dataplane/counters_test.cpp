@@ -16,13 +16,13 @@ TEST(Counters, ValuesAddAndSumTheirDrops) {
   a.drop(drop_reason::no_route, 2);
   a.drop(drop_reason::malformed);
   counter_values b = a;
-  b.kernel_rx_drops = 7;
+  b.rx_lost = 7;
   a += b;
   EXPECT_EQ(a.rx, 10u);
   EXPECT_EQ(a.forwarded, 4u);
   EXPECT_EQ(a.dropped(), 6u);
   EXPECT_EQ(a.drops[static_cast<std::size_t>(drop_reason::no_route)], 4u);
-  EXPECT_EQ(a.kernel_rx_drops, 7u);
+  EXPECT_EQ(a.rx_lost, 7u);
 }
 
 TEST(Counters, PublishAccumulatesAndKeepsTheKernelsRunningTotal) {
@@ -31,15 +31,15 @@ TEST(Counters, PublishAccumulatesAndKeepsTheKernelsRunningTotal) {
   burst.rx = 3;
   burst.forwarded = 2;
   burst.drop(drop_reason::tx_error);
-  burst.kernel_rx_drops = 9;
+  burst.rx_lost = 9;
   counters.publish(burst);
-  burst.kernel_rx_drops = 0;  // no news from the kernel this burst: the last total stands
+  burst.rx_lost = 0;  // no news from the kernel this burst: the last total stands
   counters.publish(burst);
   const counter_values seen = counters.read();
   EXPECT_EQ(seen.rx, 6u);
   EXPECT_EQ(seen.forwarded, 4u);
   EXPECT_EQ(seen.drops[static_cast<std::size_t>(drop_reason::tx_error)], 2u);
-  EXPECT_EQ(seen.kernel_rx_drops, 9u);
+  EXPECT_EQ(seen.rx_lost, 9u);
 }
 
 TEST(Counters, EveryReasonHasAName) {

@@ -8,14 +8,12 @@
 #include <vector>
 
 #include "ferry/dataplane/frame.hpp"
+#include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/placed.hpp"
+#include "ferry/dataplane/udp_socket.hpp"
 #include "ferry/platform/endian.hpp"
-#include "ferry/verify/demo_keys.hpp"
-#include "ferry/verify/hyperlane.hpp"
-#include "ferry/verify/layerzero.hpp"
-#include "ferry/verify/opaque.hpp"
-#include "ferry/verify/wormhole.hpp"
 #include "support/bytes.hpp"
+#include "support/messages.hpp"
 #include "support/demo_key_sets.hpp"
 
 namespace ferry::dp {
@@ -26,61 +24,13 @@ using bytes = std::vector<std::byte>;
 
 constexpr auto any = std::nullopt;
 
-bytes opaque_body(std::uint32_t source, std::uint32_t destination, std::size_t payload_size = 8) {
-  bytes payload(payload_size, std::byte{0x5a});
-  bytes out(verify::opaque::header_size + payload_size);
-  out.resize(verify::opaque::encode_envelope(source, destination, payload, out));
-  return out;
-}
-
-// Messages signed with the demo keys, which the pipeline's key sets trust.
-bytes vaa_body(std::uint16_t chain, std::uint64_t sequence = 42) {
-  verify::wormhole::vaa_fields vaa;
-  vaa.emitter_chain = chain;
-  vaa.sequence = sequence;
-  bytes out(verify::demo::max_overhead);
-  out.resize(verify::demo::write_wormhole(vaa, out));
-  return out;
-}
-
-bytes hyperlane_body(std::uint32_t origin, std::uint32_t destination) {
-  verify::hyperlane::message_fields message;
-  message.origin = origin;
-  message.destination = destination;
-  bytes out(verify::demo::max_overhead);
-  out.resize(verify::demo::write_hyperlane(message, out));
-  return out;
-}
-
-bytes layerzero_body(std::uint32_t src, std::uint32_t dst) {
-  verify::layerzero::packet_fields packet;
-  packet.src_eid = src;
-  packet.dst_eid = dst;
-  bytes out(verify::demo::max_overhead);
-  out.resize(verify::demo::write_layerzero(packet, out));
-  return out;
-}
-
-bytes quorum_body(std::uint32_t source, std::uint32_t destination) {
-  const bytes payload(16, std::byte{0x71});
-  bytes out(verify::demo::max_overhead);
-  out.resize(verify::demo::write_quorum({verify::demo::quorum_key_set, source, destination, payload}, out));
-  return out;
-}
-
-struct message {
-  std::uint8_t kind;
-  bytes body;
-  std::uint8_t flags = 0;
-};
-
-bytes frame_of(const std::vector<message>& messages) {
-  bytes out(65536);
-  frame_writer writer(out, frame_header{});
-  for (const message& m : messages) EXPECT_TRUE(writer.add(m.kind, m.body, m.flags));
-  out.resize(writer.finish().size());
-  return out;
-}
+using testing::frame_of;
+using testing::message;
+using testing::hyperlane_body;
+using testing::layerzero_body;
+using testing::opaque_body;
+using testing::quorum_body;
+using testing::vaa_body;
 
 std::uint8_t wire(message_kind kind) { return static_cast<std::uint8_t>(kind); }
 
@@ -89,13 +39,17 @@ class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const endpoint loopback = *endpoint::parse("127.0.0.1:0");
-    auto router = udp_socket::open({loopback, false, 1u << 20});
+    backend_options options;
+    options.choice = backend_choice::socket;
+    options.listen = loopback;
+    options.socket_buffer = 1u << 20;
+    auto router = open_socket_backend(options);
     auto hop_a = udp_socket::open({loopback, false, 1u << 20});
     auto hop_b = udp_socket::open({loopback, false, 1u << 20});
     auto sender = udp_socket::open({loopback, false, 1u << 20});
     auto pool = placed<buffer_pool>::create("pool", platform::page_size::normal, 64u, 1024u);
     ASSERT_TRUE(router && hop_a && hop_b && sender && pool);
-    _router.emplace(std::move(*router));
+    _router = std::move(*router);
     _hop_a.emplace(std::move(*hop_a));
     _hop_b.emplace(std::move(*hop_b));
     _sender.emplace(std::move(*sender));
@@ -107,8 +61,8 @@ class PipelineTest : public ::testing::Test {
     auto table = route_table::build(std::move(rules), static_cast<std::uint32_t>(_hops.size()));
     ASSERT_TRUE(table.ok()) << table.err().message();
     _routes = std::move(*table);
-    _pipeline.emplace(pipeline_options{32, 1472, poll_mode::busy, 1, 1024}, *_router, **_pool, _routes, _hops, _keys,
-                      _counters);
+    _pipeline.emplace(pipeline_options{32, 1472, 1024}, _router->rx(0), _router->tx(0), **_pool, _routes, _hops, _keys,
+                      _trusted, _counters);
   }
 
   void send(const bytes& datagram) {
@@ -126,7 +80,7 @@ class PipelineTest : public ::testing::Test {
   void process(std::uint64_t datagrams) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (_counters.read().rx_datagrams < datagrams && std::chrono::steady_clock::now() < deadline) {
-      if (_pipeline->poll_once() == 0) _router->wait_readable(10);
+      if (_pipeline->poll_once() == 0) _router->rx(0).wait(10);
     }
     ASSERT_EQ(_counters.read().rx_datagrams, datagrams);
   }
@@ -163,7 +117,9 @@ class PipelineTest : public ::testing::Test {
 
   std::uint64_t drops(drop_reason reason) { return _counters.read().drops[static_cast<std::size_t>(reason)]; }
 
-  std::optional<udp_socket> _router, _hop_a, _hop_b, _sender;
+  std::unique_ptr<io_backend> _router;
+  std::optional<udp_socket> _hop_a, _hop_b, _sender;
+  trusted_upstreams _trusted;
   std::optional<placed<buffer_pool>> _pool;
   std::vector<endpoint> _hops;
   route_table _routes;
@@ -238,14 +194,37 @@ TEST_F(PipelineTest, DropsWhatFailsVerificationUnderItsVerdict) {
   expect_balanced();
 }
 
-TEST_F(PipelineTest, ARepeatedMessageIsForwardedEachTime) {
+TEST_F(PipelineTest, ARepeatedMessageGoesOnceAndItsCopiesAreDuplicates) {
   // (that the repeats cost no crypto is the verifier's test: the pipeline's counters do not see the cache)
-  route({{message_kind::wormhole, any, any, 0}});
+  route({{message_kind::wormhole, any, any, 0}, {message_kind::opaque, any, any, 0}});
   const bytes vaa = vaa_body(2, 7);
   for (int i = 0; i < 5; ++i) send(frame_of({{wire(message_kind::wormhole), vaa}}));
-  process(5);
-  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 5u);
-  EXPECT_EQ(_counters.read().forwarded, 5u);
+  // opaque messages carry nothing to verify, so nothing remembers them: each copy goes
+  for (int i = 0; i < 2; ++i) send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}}));
+  process(7);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 3u);
+  EXPECT_EQ(_counters.read().forwarded, 3u);
+  EXPECT_EQ(drops(drop_reason::duplicate), 4u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ATrustedUpstreamsVerifiedFramesSkipVerification) {
+  route({{message_kind::wormhole, any, any, 0}});
+  bytes vaa = vaa_body(2, 8);
+  testing::flip_last_byte(vaa);  // its signature no longer holds: only a trusted mark lets it through
+  bytes marked = frame_of({{wire(message_kind::wormhole), vaa}});
+  marked[3] = std::byte{frame_flag::verified_upstream};
+  send(marked);  // not trusted yet: verified, refused
+  process(1);
+  EXPECT_EQ(drops(drop_reason::bad_signature), 1u);
+  _trusted = trusted_upstreams({_sender->local()});
+  route({{message_kind::wormhole, any, any, 0}});
+  send(marked);
+  send(frame_of({{wire(message_kind::wormhole), vaa}}));  // trusted host, but no mark: verified
+  process(3);  // counted since the start
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
+  EXPECT_EQ(_counters.read().forwarded, 1u);
+  EXPECT_EQ(drops(drop_reason::bad_signature), 2u);
   expect_balanced();
 }
 

@@ -5,6 +5,7 @@
 // One owner: acquire() and release() are called by the stage that owns the pool. Buffers that travel to other
 // stages come back to the owner over a ring before they are released.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -19,6 +20,9 @@ struct alignas(platform::cache_line) packet_buffer {
   std::uint32_t flags = 0;     // packet_flag bits
   std::uint64_t rx_ticks = 0;  // platform::cycle_ticks() when the datagram was received
   endpoint peer;               // who sent it
+  // Staged pipelines: messages of this datagram still in flight between stages. The io stage sets it before
+  // handing them on; whoever brings it to 0 gives the buffer back to the io stage that owns its pool.
+  std::atomic<std::uint32_t> references{0};
 
   std::byte* data() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
   const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(this + 1); }

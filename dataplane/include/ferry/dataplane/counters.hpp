@@ -23,18 +23,22 @@ enum class drop_reason : std::uint8_t {
   no_quorum,            // too few distinct signers, in the order the protocol requires
   unknown_key_set,      // no key set configured for the guardian set, origin, path or id the message names
   expired_key_set,      // the key set the message names has expired
+  duplicate,            // a byte-identical copy of a message already verified (and passed on) by its verify stage
+  queue_full,           // the ring to its verify stage was full: dropped at once rather than block receiving
   no_route,             // no route matches the message
-  tx_error,             // the kernel refused to send the frame carrying it
+  tx_error,             // the backend refused to send the frame carrying it
 };
 
-inline constexpr std::size_t drop_reason_count = 10;
+inline constexpr std::size_t drop_reason_count = 12;
 
 const char* to_string(drop_reason reason) noexcept;
 
-// Plain tallies: a burst's worth kept by a stage before publishing, or a reader's copy.
+// Plain tallies: a burst's worth kept by a stage before publishing, or a reader's copy. For one stage of a staged
+// pipeline, rx counts the messages it took in and forwarded those it passed on (io: to a verify stage, verify: to a
+// route stage, route: to the backend), so that rx == forwarded + dropped() holds per stage as for the whole.
 struct counter_values {
   std::uint64_t rx = 0;         // messages received (see the accounting rule above)
-  std::uint64_t forwarded = 0;  // messages handed to the kernel for their next hop
+  std::uint64_t forwarded = 0;  // messages passed on: handed to the backend for their next hop
   std::array<std::uint64_t, drop_reason_count> drops{};
   std::uint64_t rx_datagrams = 0;
   std::uint64_t rx_bytes = 0;
@@ -42,7 +46,9 @@ struct counter_values {
   std::uint64_t tx_bytes = 0;
   std::uint64_t busy_polls = 0;  // polls that found work
   std::uint64_t idle_polls = 0;  // polls that found none
-  std::uint64_t kernel_rx_drops = 0;  // datagrams the kernel dropped before ferry saw them (socket buffer full)
+  std::uint64_t rx_lost = 0;     // running total: datagrams lost below ferry (socket buffer full, NIC missed, ...)
+  std::uint64_t rx_ignored = 0;  // running total: packets on a DPDK port that were not datagrams for ferry
+  std::uint64_t ring_high_water = 0;  // most descriptors seen waiting in one of the stage's input rings
 
   void drop(drop_reason reason, std::uint64_t n = 1) noexcept { drops[static_cast<std::size_t>(reason)] += n; }
   std::uint64_t dropped() const noexcept;
@@ -64,7 +70,8 @@ class single_writer_counter {
 
 class alignas(platform::cache_line) stage_counters {
  public:
-  // Stage only: adds a burst's tallies (kernel_rx_drops is a running total and replaces the last one).
+  // Stage only: adds a burst's tallies (rx_lost and rx_ignored are running totals and replace the last ones;
+  // ring_high_water replaces the last one when higher).
   // rx is published last, so a concurrent reader never sees more received than accounted for.
   void publish(const counter_values& burst) noexcept;
 
@@ -75,7 +82,7 @@ class alignas(platform::cache_line) stage_counters {
   single_writer_counter _forwarded;
   std::array<single_writer_counter, drop_reason_count> _drops;
   single_writer_counter _rx_datagrams, _rx_bytes, _tx_datagrams, _tx_bytes, _busy_polls, _idle_polls;
-  single_writer_counter _kernel_rx_drops;
+  single_writer_counter _rx_lost, _rx_ignored, _ring_high_water;
   std::atomic<std::uint64_t> _rx{0};
 };
 

@@ -30,6 +30,9 @@ class endpoint {
 
   std::string to_string() const;
 
+  // Same family and address, whatever the ports.
+  bool same_host(const endpoint& other) const noexcept;
+
   friend bool operator==(const endpoint& a, const endpoint& b) noexcept;
 
  private:

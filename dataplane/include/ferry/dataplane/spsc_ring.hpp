@@ -96,6 +96,12 @@ class spsc_ring {
     return n;
   }
 
+  // Consumer only: items it already knows to be waiting (as of its last look at tail), without reading the
+  // producer's line. After a pop, popped + known_waiting() is the backlog that pop saw: an occupancy gauge for free.
+  std::uint32_t known_waiting() const noexcept {
+    return _consumer.tail_cache - _consumer.head.load(std::memory_order_relaxed);
+  }
+
   bool push(const T& item) noexcept { return push(&item, 1) == 1; }
   bool pop(T& item) noexcept { return pop(&item, 1) == 1; }
 

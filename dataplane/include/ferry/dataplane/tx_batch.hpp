@@ -12,7 +12,7 @@
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/endpoint.hpp"
 #include "ferry/dataplane/frame.hpp"
-#include "ferry/dataplane/udp_socket.hpp"
+#include "ferry/dataplane/io_port.hpp"
 
 namespace ferry::dp {
 
@@ -30,8 +30,8 @@ class tx_batch {
   bool add(std::uint32_t hop, std::span<const std::byte> encoded) noexcept;
 
   // Sends every frame and empties the batch. Counts each message as forwarded, or dropped as tx_error when the
-  // kernel refused its frame, and each frame sent in tx_datagrams/tx_bytes.
-  void flush(udp_socket& socket, counter_values& tally) noexcept;
+  // backend refused its frame, and each frame sent in tx_datagrams/tx_bytes.
+  void flush(tx_port& port, counter_values& tally) noexcept;
 
   bool empty() const noexcept { return _frames == 0; }
 

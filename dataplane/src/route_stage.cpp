@@ -1,0 +1,71 @@
+#include "ferry/dataplane/route_stage.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "ferry/verify/message_kind.hpp"
+
+namespace ferry::dp {
+
+route_stage::route_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
+                         std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const route_table& routes,
+                         std::span<const endpoint> hops, std::size_t max_frame_bytes, stage_counters& counters)
+    : _burst(std::max<std::uint32_t>(burst, 1)), _inputs(std::move(inputs)), _returns(std::move(returns)),
+      _tx_port(tx), _routes(routes), _counters(counters), _tx(max_frame_bytes, hops), _batch(_burst) {
+  _held.reserve(static_cast<std::size_t>(tx_batch::max_frames) * tx_batch::max_parts);
+}
+
+void route_stage::unref(const message_desc& d) noexcept {
+  // R2: pairs with the A2 of whoever drops the last reference: this stage's reads of the buffer come first.
+  if (d.buffer->references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // A return ring holds every buffer of its io stage's pool, so it cannot be full: if it is, the accounting of
+  // buffers is broken, and going on would lose one for good.
+  if (!_returns[d.owner]->push(d.buffer)) std::abort();
+}
+
+void route_stage::flush(counter_values& tally) noexcept {
+  _tx.flush(_tx_port, tally);  // before the buffers go back: the frames point into them
+  for (const message_desc& d : _held) unref(d);
+  _held.clear();
+}
+
+std::uint32_t route_stage::poll_once() noexcept {
+  counter_values tally;
+  std::uint32_t work = 0;
+  for (spsc_ring<message_desc>* ring : _inputs) {
+    const std::uint32_t k = ring->pop(_batch.data(), _burst);
+    if (k == 0) continue;
+    tally.ring_high_water = std::max<std::uint64_t>(tally.ring_high_water, k + ring->known_waiting());
+    work += k;
+    for (std::uint32_t i = 0; i < k; ++i) {
+      const message_desc& d = _batch[i];
+      if ((d.flags & desc_flag::dropped) != 0) {  // counted by its verify stage
+        unref(d);
+        continue;
+      }
+      tally.rx += 1;
+      const std::uint32_t rule = _routes.match(static_cast<verify::message_kind>(d.kind), d.source, d.destination);
+      if (rule == route_table::no_route) {
+        tally.drop(drop_reason::no_route);
+        unref(d);
+        continue;
+      }
+      const std::uint32_t hop = _routes.rule(rule).hop;
+      if (!_tx.add(hop, d.encoded())) {
+        flush(tally);
+        _tx.add(hop, d.encoded());  // an empty batch always has room
+      }
+      _held.push_back(d);
+    }
+  }
+  flush(tally);
+  if (work != 0) {
+    tally.busy_polls = 1;
+  } else {
+    tally.idle_polls = 1;
+  }
+  _counters.publish(tally);
+  return work;
+}
+
+}  // namespace ferry::dp
