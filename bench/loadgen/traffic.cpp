@@ -61,6 +61,7 @@ const char* to_string(category c) noexcept {
     case category::unroutable: return "unroutable";
     case category::malformed: return "malformed";
     case category::forged: return "forged";
+    case category::duplicate: return "duplicate";
   }
   return "unknown";
 }
@@ -102,7 +103,8 @@ platform::result<mix> parse_mix(std::string_view spec) {
         known = true;
       }
     }
-    if (!known) return platform::error("mix '" + std::string(item) + "': categories are valid, unroutable, malformed, forged");
+    if (!known) return platform::error("mix '" + std::string(item) +
+                                       "': categories are valid, duplicate, unroutable, malformed, forged");
   }
   return m;
 }
@@ -128,6 +130,11 @@ platform::result<traffic> traffic::create(traffic_options options) {
   if (w[3] != 0 && made._signed_flows.empty()) {
     return platform::error("forged traffic needs a valid flow of a signed kind (not opaque)");
   }
+  // ferry recognises a repeat by the message it verified, so only a signed kind's valid units can be repeated.
+  if (w[4] != 0 && (w[0] == 0 || made._signed_flows.empty())) {
+    return platform::error("duplicate traffic repeats valid units: it needs valid weight and a valid flow of a "
+                           "signed kind (not opaque)");
+  }
   return made;
 }
 
@@ -138,6 +145,23 @@ traffic::traffic(traffic_options options) : _options(std::move(options)) {
 }
 
 unit traffic::describe(std::uint64_t sequence) const noexcept {
+  unit u = describe_fresh(sequence);
+  if (u.what != category::duplicate) return u;
+  const std::uint64_t oldest = sequence > duplicate_window ? sequence - duplicate_window : 0;
+  for (std::uint64_t before = sequence; before-- > oldest;) {
+    const unit earlier = describe_fresh(before);
+    if (earlier.what == category::valid && verify::is_verified_kind(earlier.where.kind)) {
+      u.where = earlier.where;
+      u.original = before;
+      return u;
+    }
+  }
+  // Nothing to repeat yet: a valid unit of a signed flow in its own right.
+  const auto low = static_cast<std::uint32_t>(splitmix(_options.seed ^ ~sequence));
+  return unit{category::valid, _signed_flows[low % _signed_flows.size()], 0, false, 0};
+}
+
+unit traffic::describe_fresh(std::uint64_t sequence) const noexcept {
   const auto& w = _options.weights.weight;
   const std::uint64_t r = splitmix(_options.seed ^ (sequence * 0x2545f4914f6cdd1dull));
   const std::uint64_t pick = (r >> 32) % _options.weights.total();
@@ -153,9 +177,11 @@ unit traffic::describe(std::uint64_t sequence) const noexcept {
     u.what = category::malformed;
     u.malformation = static_cast<std::uint8_t>(low % malformation_count);
     u.own_datagram = u.malformation < 4;
-  } else {
+  } else if (pick < std::uint64_t{w[0]} + w[1] + w[2] + w[3]) {
     u.what = category::forged;
     u.where = _signed_flows[low % _signed_flows.size()];
+  } else {
+    u.what = category::duplicate;
   }
   return u;
 }
@@ -164,7 +190,6 @@ void traffic::write_payload(const stamp& s, std::span<std::byte> out) const noex
   platform::store_be32(out.data(), stamp_magic);
   platform::store_be32(out.data() + 4, s.run);
   platform::store_be64(out.data() + 8, s.sequence);
-  platform::store_be64(out.data() + 16, s.sent_ticks);
   for (std::size_t i = stamp_size; i < out.size(); ++i) out[i] = static_cast<std::byte>(i);
 }
 
@@ -231,11 +256,14 @@ std::size_t traffic::write_malformed_message(const unit& u, const stamp& s, std:
   return size;
 }
 
-std::size_t traffic::write_broken_datagram(const unit& u, const stamp& s, std::span<std::byte> out) const {
+std::size_t traffic::write_broken_datagram(const unit& u, const stamp& s, std::span<std::byte> out,
+                                          std::uint8_t frame_flags) const {
   // A good one-message frame, then broken the chosen way.
   std::byte body[max_payload + 64];
   const std::size_t body_size = write_message({verify::message_kind::opaque, 1, 2}, s, body);
-  dp::frame_writer writer(out, dp::frame_header{});
+  dp::frame_header header;
+  header.flags = frame_flags;
+  dp::frame_writer writer(out, header);
   if (body_size == 0 || !writer.add(static_cast<std::uint8_t>(verify::message_kind::opaque), {body, body_size})) {
     return 0;
   }
@@ -291,8 +319,7 @@ std::optional<stamp> read_stamp(std::uint8_t kind, std::span<const std::byte> bo
     }
   }
   if (payload.size() < stamp_size || platform::load_be32(payload.data()) != stamp_magic) return std::nullopt;
-  return stamp{platform::load_be32(payload.data() + 4), platform::load_be64(payload.data() + 8),
-               platform::load_be64(payload.data() + 16)};
+  return stamp{platform::load_be32(payload.data() + 4), platform::load_be64(payload.data() + 8)};
 }
 
 }  // namespace ferry::loadgen

@@ -1,0 +1,66 @@
+#include "datagram_packer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "ferry/dataplane/frame.hpp"
+
+namespace ferry::loadgen {
+
+namespace {
+constexpr std::size_t frame_overhead = dp::frame_header_size + dp::message_header_size;
+}
+
+datagram_packer::datagram_packer(const presigned_pool& pool, const packing& options)
+    : _pool(pool), _options(options),
+      _space(std::size_t{options.batch} * std::max(options.frame_bytes, pool.largest_unit() + frame_overhead)),
+      _datagrams(options.batch) {}
+
+std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noexcept {
+  _count = 0;
+  std::size_t used = 0;
+  std::uint64_t sequence = first;
+  std::optional<dp::frame_writer> frame;
+  packed_datagram open{};
+  const auto close_frame = [&] {
+    if (!frame || frame->message_count() == 0) return;
+    open.size = frame->finish().size();
+    used += open.size;
+    _datagrams[_count++] = open;
+    frame.reset();
+  };
+  dp::frame_header header;
+  header.flags = _options.frame_flags;
+  while (sequence < due && _count < _options.batch) {
+    const presigned_pool::entry& e = _pool[sequence];
+    const std::span<const std::byte> body = _pool.bytes(e);
+    const auto what = static_cast<std::size_t>(e.what);
+    if (e.own_datagram) {
+      close_frame();  // it is written where the open frame would grow
+      if (_count >= _options.batch) break;
+      std::memcpy(_space.data() + used, body.data(), body.size());
+      packed_datagram& alone = _datagrams[_count++];
+      alone = packed_datagram{used, body.size(), {}};
+      alone.units[what] = 1;
+      used += body.size();
+      ++sequence;
+      continue;
+    }
+    if (frame && (frame->message_count() >= _options.messages_per_frame || frame->room() < body.size())) close_frame();
+    if (!frame) {
+      if (_count >= _options.batch) break;
+      // Each datagram's room is at most the per-datagram share _space was sized for, so the batch always fits.
+      frame.emplace(std::span(_space).subspan(used, std::max(_options.frame_bytes, body.size() + frame_overhead)),
+                    header);
+      open = packed_datagram{used, 0, {}};
+    }
+    frame->add(e.kind, body);
+    ++open.units[what];
+    ++sequence;
+  }
+  close_frame();
+  return sequence;
+}
+
+}  // namespace ferry::loadgen
