@@ -366,14 +366,18 @@ class dpdk_tx final : public tx_port {
     if (data == nullptr) return false;
     auto* bytes = reinterpret_cast<std::byte*>(data);
     std::size_t at = headers;
+    const bool sum_in_software = (_config.offloads & checksum_offload::udp) == 0;
+    payload_checksum payload_sum;  // summed from the pieces as they are copied (see payload_checksum)
     for (std::size_t i = 0; i < h.msg_iovlen; ++i) {
       if (h.msg_iov[i].iov_len == 0) continue;
-      std::memcpy(bytes + at, h.msg_iov[i].iov_base, h.msg_iov[i].iov_len);
-      at += h.msg_iov[i].iov_len;
+      const std::span piece(static_cast<const std::byte*>(h.msg_iov[i].iov_base), h.msg_iov[i].iov_len);
+      std::memcpy(bytes + at, piece.data(), piece.size());
+      if (sum_in_software) payload_sum.add(piece);
+      at += piece.size();
     }
     if (wire > length) std::memset(bytes + length, 0, wire - length);  // Ethernet's minimum, not counted by IP
     if (!write_udp_headers(std::span(bytes, length), _config.source_mac, _config.next_hop_mac, _config.source,
-                           destination, _config.offloads)) {
+                           destination, _config.offloads, sum_in_software ? &payload_sum : nullptr)) {
       return false;
     }
     const bool v4 = destination.family() == AF_INET;

@@ -200,13 +200,15 @@ std::size_t max_udp_payload(sa_family_t family) noexcept {
 }
 
 bool write_udp_headers(std::span<std::byte> frame, const mac_address& source_mac, const mac_address& destination_mac,
-                       const endpoint& source, const endpoint& destination, std::uint32_t offloads) noexcept {
+                       const endpoint& source, const endpoint& destination, std::uint32_t offloads,
+                       const payload_checksum* payload_sum) noexcept {
   const sa_family_t family = destination.family();
   if (source.family() != family) return false;
   const std::size_t headers = udp_headers_size(family);
   if (headers == 0 || frame.size() < headers) return false;
   const std::size_t payload = frame.size() - headers;
   if (payload > max_udp_payload(family)) return false;
+  if (payload_sum != nullptr && payload_sum->length() != payload) return false;
   const auto udp_length = static_cast<std::uint16_t>(payload + udp_header_size);
 
   // The header checksums are summed from the values written rather than read back from the frame: loads right
@@ -271,7 +273,9 @@ bool write_udp_headers(std::span<std::byte> frame, const mac_address& source_mac
     store_be16(udp + 6, fold_number(pseudo));
   } else {
     const std::uint64_t header = std::uint64_t{source.port()} + destination.port() + udp_length;
-    const std::uint16_t body = checksum_fold(checksum_add(0, std::span(udp + udp_header_size, payload)));
+    const std::uint16_t body = payload_sum != nullptr
+                                   ? fold_number(payload_sum->sum())
+                                   : checksum_fold(checksum_add(0, std::span(udp + udp_header_size, payload)));
     auto checksum = static_cast<std::uint16_t>(~fold_number(pseudo + header + body));
     if (checksum == 0) checksum = 0xffff;  // 0 would read as "no checksum" (IPv4) or invalid (IPv6)
     store_be16(udp + 6, checksum);
