@@ -317,6 +317,7 @@ struct gather_frame {
   }
 };
 
+// `to` must outlive the headers: they point at its address.
 std::vector<mmsghdr> headers_for(std::vector<gather_frame>& frames, const endpoint& to) {
   std::vector<mmsghdr> headers(frames.size());
   for (std::size_t f = 0; f < frames.size(); ++f) {
@@ -330,6 +331,7 @@ std::vector<mmsghdr> headers_for(std::vector<gather_frame>& frames, const endpoi
   }
   return headers;
 }
+std::vector<mmsghdr> headers_for(std::vector<gather_frame>& frames, const endpoint&& to) = delete;
 
 TEST(UringBackend, SendsGatherListsByteExactFromTheListeningAddress) {
   OPEN_URING_OR_SKIP(backend, loopback());
@@ -341,7 +343,8 @@ TEST(UringBackend, SendsGatherListsByteExactFromTheListeningAddress) {
       frames[f].parts.push_back(pattern(f * 10 + p, part_sizes[f][p]));
     }
   }
-  std::vector<mmsghdr> headers = headers_for(frames, receiver.local());
+  const endpoint to = receiver.local();
+  std::vector<mmsghdr> headers = headers_for(frames, to);
   EXPECT_EQ(backend->tx(0).send(headers.data(), 3), 3u);
   for (std::uint32_t f = 0; f < 3; ++f) {
     endpoint from;
@@ -358,7 +361,8 @@ TEST(UringBackend, SendsMoreFramesThanOneSubmitHolds) {
   constexpr std::uint32_t count = 150;
   std::vector<gather_frame> frames(count);
   for (std::uint32_t f = 0; f < count; ++f) frames[f].parts = {pattern(f, 20), pattern(f + 1000, 30)};
-  std::vector<mmsghdr> headers = headers_for(frames, receiver.local());
+  const endpoint to = receiver.local();
+  std::vector<mmsghdr> headers = headers_for(frames, to);
   EXPECT_EQ(backend->tx(1).send(headers.data(), count), count);
   std::set<std::uint32_t> seen;
   while (auto bytes = receiver.receive(500)) {
@@ -378,7 +382,8 @@ TEST(UringBackend, StopsAtARefusedFrameAndSendsNothingPastIt) {
   frames[1].parts = {pattern(1, 50)};
   frames[2].parts = {pattern(2, 40000), pattern(2, 40000)};  // larger than a UDP datagram: EMSGSIZE
   frames[3].parts = {pattern(3, 50)};
-  std::vector<mmsghdr> headers = headers_for(frames, receiver.local());
+  const endpoint to = receiver.local();
+  std::vector<mmsghdr> headers = headers_for(frames, to);
   tx_port& tx = backend->tx(0);
   ASSERT_EQ(tx.send(headers.data(), 4), 2u);
   // The caller counts frames[2] lost and goes on past it, as tx_batch does.
