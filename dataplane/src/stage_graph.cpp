@@ -194,11 +194,12 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
       if (auto* rtc = dynamic_cast<pipeline*>(polled[0])) wakes_on = &rtc->port();
     }
     const std::string name = thread_name(members, g->_info, cpu);
+    const std::optional<unsigned> pin = cpu;  // a copy: clang 14 cannot capture a structured binding
     auto ready = std::make_shared<std::promise<platform::result<void>>>();
     auto reported = ready->get_future();
-    g->_threads.emplace_back([polled, wakes_on, cpu, name, ready, &options, stop = &g->_stop] {
-      if (cpu) {
-        if (auto pinned = platform::pin_current_thread(*cpu); !pinned) {
+    g->_threads.emplace_back([polled, wakes_on, pin, name, ready, &options, stop = &g->_stop] {
+      if (pin) {
+        if (auto pinned = platform::pin_current_thread(*pin); !pinned) {
           ready->set_value(std::move(pinned).context("data plane"));
           return;
         }
