@@ -188,11 +188,7 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
   for (auto& [cpu, members] : groups) {
     std::vector<stage*> polled;
     for (const std::size_t m : members) polled.push_back(g->_stages[m].get());
-    rx_port* wakes_on = nullptr;
-    if (members.size() == 1) {
-      if (auto* io = dynamic_cast<io_stage*>(polled[0])) wakes_on = &io->port();
-      if (auto* rtc = dynamic_cast<pipeline*>(polled[0])) wakes_on = &rtc->port();
-    }
+    rx_port* const wakes_on = members.size() == 1 ? polled[0]->receives_from() : nullptr;
     const std::string name = thread_name(members, g->_info, cpu);
     const std::optional<unsigned> pin = cpu;  // a copy: clang 14 cannot capture a structured binding
     auto ready = std::make_shared<std::promise<platform::result<void>>>();

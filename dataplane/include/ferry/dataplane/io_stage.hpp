@@ -28,8 +28,7 @@ class io_stage final : public stage {
            const trusted_upstreams& trusted, stage_counters& counters, const std::atomic<bool>& receiving);
 
   std::uint32_t poll_once() noexcept override;
-
-  rx_port& port() noexcept { return _rx; }
+  rx_port* receives_from() noexcept override { return &_rx; }
 
  private:
   void take(packet_buffer& datagram, counter_values& tally) noexcept;

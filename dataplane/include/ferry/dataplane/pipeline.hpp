@@ -40,8 +40,7 @@ class pipeline final : public stage {
 
   // One burst: receive, parse, route, send, release. Returns the datagrams received (0: nothing was waiting).
   std::uint32_t poll_once() noexcept override;
-
-  rx_port& port() noexcept { return _rx; }
+  rx_port* receives_from() noexcept override { return &_rx; }
 
  private:
   void handle(const packet_buffer& datagram, std::uint64_t now, counter_values& tally) noexcept;

@@ -11,11 +11,16 @@
 
 namespace ferry::dp {
 
+class rx_port;
+
 class stage {
  public:
   virtual ~stage() = default;
   // Does one burst of work; returns how many items it handled (0: it found nothing to do, or was held back).
   virtual std::uint32_t poll_once() noexcept = 0;
+  // The port whose wait an idle thread running this stage alone may sleep in (a datagram ends it at once), or
+  // nullptr for a stage fed by rings.
+  virtual rx_port* receives_from() noexcept { return nullptr; }
 };
 
 // Hosts whose frames marked "verified upstream" are forwarded without verifying again. A source address is easy
