@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "ferry/dataplane/frame.hpp"
-#include "ferry/verify/addressing.hpp"
+#include "take_apart.hpp"
 
 namespace ferry::dp {
 
@@ -42,49 +42,19 @@ void io_stage::flush(std::uint32_t shard, counter_values& tally) noexcept {
 }
 
 void io_stage::take(packet_buffer& datagram, counter_values& tally) noexcept {
-  tally.rx_datagrams += 1;
-  tally.rx_bytes += datagram.length;
-  if ((datagram.flags & packet_flag::truncated) != 0) {
-    tally.rx += 1;
-    tally.drop(drop_reason::oversize);
-    _pool.release(&datagram);
-    return;
-  }
-  frame_view frame;
-  const frame_status status = parse_frame({datagram.data(), datagram.length}, frame);
-  if (status != frame_status::ok) {
-    tally.rx += 1;
-    tally.drop(status == frame_status::unsupported_version ? drop_reason::unsupported_version
-                                                           : drop_reason::malformed);
-    _pool.release(&datagram);
-    return;
-  }
-  const bool trusted =
-      (frame.header().flags & frame_flag::verified_upstream) != 0 && _trusted.contains(datagram.peer);
   std::uint32_t n = 0;
-  for (const message_ref message : frame) {
-    tally.rx += 1;
-    const auto kind = verify::kind_from_wire(message.kind);
-    if (!kind) {
-      tally.drop(drop_reason::unknown_kind);
-      continue;
-    }
-    verify::addressing where{};
-    if (message.flags != 0 || verify::read_addressing(*kind, message.body, where) != verify::parse_status::ok) {
-      tally.drop(drop_reason::malformed);
-      continue;
-    }
+  const bool framed = take_apart(datagram, _trusted, tally, [&](const accepted_message& m) {
     _datagram[n++] = {&datagram,
-                      static_cast<std::uint32_t>(message.encoded.data() - datagram.data()),
-                      static_cast<std::uint32_t>(message.encoded.size()),
-                      where.source,
-                      where.destination,
-                      message.kind,
+                      static_cast<std::uint32_t>(m.message.encoded.data() - datagram.data()),
+                      static_cast<std::uint32_t>(m.message.encoded.size()),
+                      m.where.source,
+                      m.where.destination,
+                      m.message.kind,
                       _index,
-                      trusted ? desc_flag::trusted : std::uint8_t{0},
+                      m.trusted ? desc_flag::trusted : std::uint8_t{0},
                       drop_reason::malformed};
-  }
-  if (n == 0) {
+  });
+  if (!framed || n == 0) {
     _pool.release(&datagram);
     return;
   }

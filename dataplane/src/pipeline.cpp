@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "ferry/dataplane/frame.hpp"
-#include "ferry/verify/addressing.hpp"
+#include "take_apart.hpp"
 
 namespace ferry::dp {
 
@@ -31,53 +31,25 @@ pipeline::pipeline(const pipeline_options& options, rx_port& rx, tx_port& tx, bu
 }
 
 void pipeline::handle(const packet_buffer& datagram, std::uint64_t now, counter_values& tally) noexcept {
-  tally.rx_datagrams += 1;
-  tally.rx_bytes += datagram.length;
-  if ((datagram.flags & packet_flag::truncated) != 0) {
-    tally.rx += 1;
-    tally.drop(drop_reason::oversize);
-    return;
-  }
-  frame_view frame;
-  const frame_status status = parse_frame({datagram.data(), datagram.length}, frame);
-  if (status != frame_status::ok) {
-    tally.rx += 1;
-    tally.drop(status == frame_status::unsupported_version ? drop_reason::unsupported_version
-                                                           : drop_reason::malformed);
-    return;
-  }
-  const bool trusted =
-      (frame.header().flags & frame_flag::verified_upstream) != 0 && _trusted.contains(datagram.peer);
-  for (const message_ref message : frame) {
-    tally.rx += 1;
-    const auto kind = verify::kind_from_wire(message.kind);
-    if (!kind) {
-      tally.drop(drop_reason::unknown_kind);
-      continue;
-    }
-    verify::addressing where{};
-    if (message.flags != 0 || verify::read_addressing(*kind, message.body, where) != verify::parse_status::ok) {
-      tally.drop(drop_reason::malformed);
-      continue;
-    }
-    if (!trusted && verify::is_verified_kind(*kind)) {
-      const verify::verdict v = _verifier.verify(*kind, message.body, now);
+  take_apart(datagram, _trusted, tally, [&](const accepted_message& m) {
+    if (!m.trusted && verify::is_verified_kind(m.kind)) {
+      const verify::verdict v = _verifier.verify(m.kind, m.message.body, now);
       if (v != verify::verdict::valid) {
         tally.drop(drop_reason_for(v));
-        continue;
+        return;
       }
     }
-    const std::uint32_t rule = _routes.match(*kind, where.source, where.destination);
+    const std::uint32_t rule = _routes.match(m.kind, m.where.source, m.where.destination);
     if (rule == route_table::no_route) {
       tally.drop(drop_reason::no_route);
-      continue;
+      return;
     }
     const std::uint32_t hop = _routes.rule(rule).hop;
-    if (!_tx.add(hop, message.encoded)) {
+    if (!_tx.add(hop, m.message.encoded)) {
       _tx.flush(_tx_port, tally);
-      _tx.add(hop, message.encoded);  // an empty batch always has room
+      _tx.add(hop, m.message.encoded);  // an empty batch always has room
     }
-  }
+  });
 }
 
 std::uint32_t pipeline::poll_once() noexcept {

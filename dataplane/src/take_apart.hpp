@@ -1,0 +1,63 @@
+#pragma once
+// The first steps of every data path, shared by the run-to-completion stage and the io stages: count the datagram
+// in, reject it whole when it is not a frame, and give each message the cheap checks (a known kind, no reserved
+// flags, addressing that reads), counting every message refused here under its reason.
+
+#include <cstdint>
+
+#include "ferry/dataplane/buffer_pool.hpp"
+#include "ferry/dataplane/counters.hpp"
+#include "ferry/dataplane/frame.hpp"
+#include "ferry/dataplane/stage.hpp"
+#include "ferry/verify/addressing.hpp"
+#include "ferry/verify/message_kind.hpp"
+
+namespace ferry::dp {
+
+struct accepted_message {
+  message_ref message;
+  verify::message_kind kind;
+  verify::addressing where;
+  bool trusted;  // in a frame marked verified upstream by one of the trusted hosts
+};
+
+// Calls take(const accepted_message&) for each message of `datagram` that passes, in order; every message received
+// is counted in tally.rx. Returns false when the datagram was rejected whole (nothing was taken).
+template <class Take>
+bool take_apart(const packet_buffer& datagram, const trusted_upstreams& trusted, counter_values& tally,
+                Take&& take) noexcept {
+  tally.rx_datagrams += 1;
+  tally.rx_bytes += datagram.length;
+  if ((datagram.flags & packet_flag::truncated) != 0) {
+    tally.rx += 1;
+    tally.drop(drop_reason::oversize);
+    return false;
+  }
+  frame_view frame;
+  const frame_status status = parse_frame({datagram.data(), datagram.length}, frame);
+  if (status != frame_status::ok) {
+    tally.rx += 1;
+    tally.drop(status == frame_status::unsupported_version ? drop_reason::unsupported_version
+                                                           : drop_reason::malformed);
+    return false;
+  }
+  const bool from_trusted =
+      (frame.header().flags & frame_flag::verified_upstream) != 0 && trusted.contains(datagram.peer);
+  for (const message_ref message : frame) {
+    tally.rx += 1;
+    const auto kind = verify::kind_from_wire(message.kind);
+    if (!kind) {
+      tally.drop(drop_reason::unknown_kind);
+      continue;
+    }
+    verify::addressing where{};
+    if (message.flags != 0 || verify::read_addressing(*kind, message.body, where) != verify::parse_status::ok) {
+      tally.drop(drop_reason::malformed);
+      continue;
+    }
+    take(accepted_message{message, *kind, where, from_trusted});
+  }
+  return true;
+}
+
+}  // namespace ferry::dp
