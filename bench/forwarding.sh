@@ -15,11 +15,15 @@
 #   FERRY_FORWARD_MESSAGES_PER_FRAME=8 bench/forwarding.sh   up to 8 messages a frame (default 1: a message a packet,
 #                                                          as guardians and relayers send them), up to 1472 bytes
 #   FERRY_BUILD_DIR=build/release bench/forwarding.sh     use binaries already built there
+#   FERRY_FORWARD_RELOAD_MS=50 bench/forwarding.sh       also measure ferry (same process, right after) while
+#                                                          `ferryctl reload` runs every 50 ms: reload_rate_ratio is
+#                                                          that rate over the rate without reloads (target >= 0.95)
 # Needs root (DPDK); no NIC and no hugepages (--no-huge --no-pci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FERRY_FORWARD_SECONDS:-10}
+reload_ms=${FERRY_FORWARD_RELOAD_MS:-}
 per_frame=${FERRY_FORWARD_MESSAGES_PER_FRAME:-1}
 build=${FERRY_BUILD_DIR:-}
 if [[ -z "$build" ]]; then
@@ -57,7 +61,6 @@ socket = "$work/ferryd.sock"
 [dataplane]
 backend = "dpdk"
 listen = "10.0.0.2:7700"
-trusted_upstreams = ["10.0.0.1"]
 layout = "run-to-completion"
 cpu = $fwd
 poll = "busy"
@@ -66,6 +69,11 @@ poll = "busy"
 eal_args = ["--no-huge", "-m", "512", "--no-pci", "--no-telemetry", "--file-prefix=ferry-fwd-$$", "-l", "$fwd",
             "--vdev=net_pcap0,rx_pcap=$pcap,infinite_rx=1,tx_pcap=/dev/null"]
 next_hop_mac = "02:00:00:00:00:03"
+
+[[peers]]
+name = "upstream"
+addresses = ["10.0.0.1"]
+trust = "verified-upstream"
 
 [[routes]]
 name = "everything"
@@ -91,13 +99,32 @@ read_rx() {
 t0=$(date +%s.%N); f0=$(read_rx)
 sleep "$seconds"
 t1=$(date +%s.%N); f1=$(read_rx)
+ferry_pps=$(awk -v a="$f0" -v b="$f1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
+echo "ferry (1 core, run to completion, DPDK net_pcap): $ferry_pps frames/s forwarded" >&2
+if [[ -n "$reload_ms" ]]; then
+  # The same ferryd, at once: a reload (file read, checked, snapshot built and published, the old one reclaimed)
+  # every $reload_ms ms from another core, while the data plane forwards.
+  ( n=0; while :; do
+      "$build/control/ferryctl" --socket "$work/ferryd.sock" reload >/dev/null || { echo failed >"$work/reload.failed"; }
+      n=$((n + 1)); echo "$n" >"$work/reloads"
+      sleep "$(awk -v ms="$reload_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    done ) &
+  reloader=$!
+  sleep 1
+  t2=$(date +%s.%N); f2=$(read_rx); r2=$(cat "$work/reloads")
+  sleep "$seconds"
+  t3=$(date +%s.%N); f3=$(read_rx); r3=$(cat "$work/reloads")
+  kill "$reloader"; wait "$reloader" 2>/dev/null || true
+  [[ ! -e "$work/reload.failed" ]] || { echo "forwarding.sh: a reload failed" >&2; exit 1; }
+  reload_pps=$(awk -v a="$f2" -v b="$f3" -v s="$t2" -v e="$t3" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
+  reload_every=$(awk -v n=$((r3 - r2)) -v s="$t2" -v e="$t3" 'BEGIN { printf "%.1f", n ? (e - s) * 1000 / n : 0 }')
+  echo "ferry with a reload every ${reload_ms} ms ($((r3 - r2)) reloads, one every $reload_every ms measured): $reload_pps frames/s forwarded" >&2
+fi
 stats=$("$build/control/ferryctl" --socket "$work/ferryd.sock" stats)
 if ! grep -q '^  dropped  *0$' <<<"$stats"; then
   echo "forwarding.sh: ferryd dropped messages; the rate would not be a forwarding rate:" >&2; echo "$stats" >&2; exit 1
 fi
 kill -INT "$ferryd_pid"; wait "$ferryd_pid" || true; ferryd_pid=""
-ferry_pps=$(awk -v a="$f0" -v b="$f1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
-echo "ferry (1 core, run to completion, DPDK net_pcap): $ferry_pps frames/s forwarded" >&2
 echo "$stats" >&2
 
 # testpmd: io forwarding on one lcore; the average of its per-second Tx-pps after the first two readings.
@@ -112,3 +139,6 @@ if [[ "$testpmd_pps" == 0 ]]; then
 fi
 echo "dpdk-testpmd --forward-mode=io (1 forwarding core, same device and frames): $testpmd_pps packets/s" >&2
 awk -v f="$ferry_pps" -v t="$testpmd_pps" 'BEGIN { printf "forwarding_score=%.2f\n", f / t }'
+if [[ -n "$reload_ms" ]]; then
+  awk -v r="$reload_pps" -v f="$ferry_pps" 'BEGIN { printf "reload_rate_ratio=%.3f\n", r / f }'
+fi

@@ -20,6 +20,7 @@
 #include "ferry/dataplane/message_desc.hpp"
 #include "ferry/dataplane/placed.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/verify_stage.hpp"
 #include "ferry/platform/thread.hpp"
 #include "support/bench_vaas.hpp"
@@ -84,6 +85,11 @@ stage_run run_stages(const std::vector<dp::message_desc>& stream, std::uint32_t 
   std::vector<dp::placed<dp::spsc_ring<dp::message_desc>>> inputs, outputs;
   std::vector<dp::stage_counters> counters(stages);
   std::vector<std::unique_ptr<dp::verify_stage>> verify;
+  // A policy of keys alone: no route, so verification is all the stages do (no route state to tell).
+  auto rules = std::make_unique<dp::policy>();
+  rules->generation = 1;
+  rules->keys = std::make_shared<const verify::key_sets>(keys);
+  dp::policy_store policies(std::move(rules), stages);
   for (std::uint32_t s = 0; s < stages; ++s) {
     for (auto* rings : {&inputs, &outputs}) {
       auto ring = dp::placed<dp::spsc_ring<dp::message_desc>>::create("ring", platform::page_size::normal, capacity);
@@ -91,8 +97,8 @@ stage_run run_stages(const std::vector<dp::message_desc>& stream, std::uint32_t 
       rings->push_back(std::move(*ring));
     }
     verify.push_back(std::make_unique<dp::verify_stage>(32, std::vector{inputs.back().get()},
-                                                        std::vector{outputs.back().get()}, keys, 65536,
-                                                        counters[s]));
+                                                        std::vector{outputs.back().get()}, policies, s, nullptr,
+                                                        65536, counters[s]));
   }
   for (const dp::message_desc& d : stream) {
     const std::uint32_t shard = dp::shard_of(d.encoded().subspan(dp::message_header_size), stages);

@@ -18,6 +18,7 @@ native_pkgs=(
   libsecp256k1-dev libsodium-dev libmbedtls-dev       # verification: ECDSA recovery, Ed25519, SHA-256 and HMAC
   libcrypto++-dev                                     # the reference Keccak-256 for tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev          # tests and benchmarks
+  prometheus                                          # promtool, which lints the /metrics page in the tests
   qemu-user                                           # runs the cross-built tests
 )
 # The target's libraries for the cross builds (header-only ones come from the host). DPDK is left out:
@@ -73,4 +74,9 @@ for attempt in 1 2 3 4 5; do
   [ "$attempt" -lt 5 ] && sleep $((attempt * 5))
 done
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+# prometheus is here for promtool only (the metrics tests); its package enables and starts a Prometheus server on
+# :9090. When this script installed it, that server is turned off again (an operator's own one is left alone).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 echo "install-deps: installed ${#missing[@]} package(s) for ${targets[*]}"

@@ -1,5 +1,5 @@
 // ferryd: the ferry router daemon. Reads its configuration (or runs the built-in one), routes until SIGINT or
-// SIGTERM, then prints what it did.
+// SIGTERM, reloads its configuration on SIGHUP (or `ferryctl reload`), then prints what it did.
 
 #include <pthread.h>
 #include <signal.h>
@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 
 #include "ferry/control/config.hpp"
+#include "ferry/control/control_api.hpp"
 #include "ferry/control/control_socket.hpp"
+#include "ferry/control/metrics.hpp"
 #include "ferry/control/router.hpp"
 #include "ferry/control/stats.hpp"
 
@@ -20,33 +22,10 @@ namespace {
 constexpr int exit_failure = 1;
 constexpr int exit_bad_config = 2;
 
-ferry::ctl::http_response answer(const ferry::ctl::router& router, std::string_view method, std::string_view path) {
-  if (method != "GET") return {405, R"({"error":"only GET is served"})"};
-  if (path == "/stats") return {200, ferry::ctl::stats_json(router.stats())};
-  if (path == "/status") {
-    const ferry::dp::counter_values c = router.counters();
-    const ferry::dp::stage_graph& graph = router.stages();
-    nlohmann::ordered_json doc;
-    doc["uptime_s"] = router.uptime_seconds();
-    doc["backend"] = ferry::dp::to_string(router.backend());
-    doc["backend_notes"] = router.backend_notes();
-    doc["listen"] = router.listening().to_string();
-    doc["layout"] = graph.layout().mode == ferry::dp::layout_mode::staged ? "staged" : "run-to-completion";
-    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
-    for (std::size_t s = 0; s < graph.stage_count(); ++s) {
-      const auto& info = graph.info(s);
-      stages.push_back({{"name", info.name}, {"cpu", info.cpu ? nlohmann::ordered_json(*info.cpu) : nullptr}});
-    }
-    doc["stages"] = std::move(stages);
-    doc["huge_pages"] = router.huge_pages();
-    doc["routes"] = router.route_count();
-    doc["next_hops"] = router.hop_count();
-    doc["io"] = {{"rx_datagrams", c.rx_datagrams}, {"rx_bytes", c.rx_bytes},     {"tx_datagrams", c.tx_datagrams},
-                 {"tx_bytes", c.tx_bytes},         {"busy_polls", c.busy_polls}, {"idle_polls", c.idle_polls},
-                 {"rx_lost", c.rx_lost},           {"rx_ignored", c.rx_ignored}};
-    return {200, doc.dump()};
-  }
-  return {404, R"({"error":"unknown path; try /stats or /status"})"};
+// The configuration from its file, or the built-in one; the error is what --check-config prints.
+ferry::platform::result<ferry::ctl::config> read_config(const std::string& path) {
+  return path.empty() ? ferry::ctl::parse_config(ferry::ctl::default_config_text(), "built-in default configuration")
+                      : ferry::ctl::load_config_file(path);
 }
 
 }  // namespace
@@ -80,53 +59,82 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto cfg = config_path.empty()
-                 ? ferry::ctl::parse_config(ferry::ctl::default_config_text(), "built-in default configuration")
-                 : ferry::ctl::load_config_file(config_path);
+  auto cfg = read_config(config_path);
   if (!cfg) {
     std::cerr << cfg.err().message() << '\n';
     return exit_bad_config;
   }
 
   // Signals are taken by sigwait() below; every thread started from here on inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto router = ferry::ctl::router::start(*cfg);
-  if (!router) {
-    std::cerr << "ferryd: " << router.err().message() << '\n';
+  auto started = ferry::ctl::router::start(*cfg);
+  if (!started) {
+    std::cerr << "ferryd: " << started.err().message() << '\n';
     return exit_failure;
   }
-  auto control = ferry::ctl::control_server::start(
-      cfg->control_socket, [r = router->get()](std::string_view method, std::string_view path) {
-        return answer(*r, method, path);
-      });
+  ferry::ctl::router& router = **started;
+  const auto reload = [&]() -> ferry::platform::result<void> {
+    auto next = read_config(config_path);
+    if (!next) return std::move(next).err();
+    return router.reload(*next);
+  };
+  ferry::ctl::control_api api(router, reload);
+  auto control = ferry::ctl::control_server::start_unix(
+      cfg->control.socket, {cfg->control.socket_owner, cfg->control.socket_group},
+      [&api](const ferry::ctl::http_request& request) { return api.answer(request); });
   if (!control) {
     std::cerr << "ferryd: " << control.err().message() << '\n';
     return exit_failure;
   }
-  const auto& r = **router;
-  for (const std::string& note : r.backend_notes()) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
+  std::unique_ptr<ferry::ctl::control_server> metrics;
+  if (cfg->control.metrics) {
+    auto served = ferry::ctl::control_server::start_tcp(
+        *cfg->control.metrics, [&router](const ferry::ctl::http_request& request) -> ferry::ctl::http_response {
+          if (request.path != "/metrics") return ferry::ctl::error_response(404, "only /metrics is served here");
+          if (request.method != "GET") return ferry::ctl::error_response(405, "/metrics takes GET");
+          return {200, ferry::ctl::prometheus_text(router.stats(), router.uptime_seconds()),
+                  std::string(ferry::ctl::prometheus_content_type)};
+        });
+    if (!served) {
+      std::cerr << "ferryd: metrics: " << served.err().message() << '\n';
+      return exit_failure;
+    }
+    metrics = std::move(*served);
+  }
+  for (const std::string& note : router.backend_notes()) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
   std::string placement;
-  for (std::size_t s = 0; s < r.stages().stage_count(); ++s) {
-    const auto& info = r.stages().info(s);
+  for (std::size_t s = 0; s < router.stages().stage_count(); ++s) {
+    const auto& info = router.stages().info(s);
     placement += (s == 0 ? "" : ", ") + info.name + (info.cpu ? "@cpu" + std::to_string(*info.cpu) : "@any");
   }
   std::fprintf(stderr, "ferryd: listening on %s (%s backend), %zu routes to %zu next hops, stages %s, "
-               "control socket %s\n",
-               r.listening().to_string().c_str(), ferry::dp::to_string(r.backend()), r.route_count(), r.hop_count(),
-               placement.c_str(), cfg->control_socket.c_str());
+               "control socket %s%s%s\n",
+               router.listening().to_string().c_str(), ferry::dp::to_string(router.backend()), router.route_count(),
+               router.hop_count(), placement.c_str(), cfg->control.socket.c_str(), metrics ? ", metrics on " : "",
+               metrics ? metrics->local().to_string().c_str() : "");
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    if (auto reloaded = reload(); reloaded) {
+      std::fprintf(stderr, "ferryd: SIGHUP: configuration reloaded\n");
+    } else {
+      std::fprintf(stderr, "ferryd: SIGHUP: configuration refused, the running one stays:\n%s\n",
+                   reloaded.err().message().c_str());
+    }
+  }
   std::fprintf(stderr, "ferryd: %s: stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  metrics.reset();
   control->reset();
-  (*router)->stop();
-  const double seconds = (*router)->uptime_seconds();
-  std::printf("ferryd: stopped after %.1f s\n%s", seconds,
-              ferry::ctl::format_summary((*router)->stats(), seconds).c_str());
+  router.stop();
+  const double seconds = router.uptime_seconds();
+  std::printf("ferryd: stopped after %.1f s\n%s", seconds, ferry::ctl::format_summary(router.stats(), seconds).c_str());
   return 0;
 }

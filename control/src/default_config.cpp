@@ -9,6 +9,7 @@ std::string_view default_config_text() noexcept {
 
 [control]
 socket = "/run/ferry/ferryd.sock"   # where ferryctl reaches ferryd
+metrics = "127.0.0.1:9464"          # Prometheus /metrics, on loopback only
 
 [dataplane]
 backend = "auto"            # "auto" (io_uring where the kernel allows it, else sockets), "socket", "io_uring", "dpdk"
@@ -22,7 +23,36 @@ buffer_size = 2048          # bytes per receive buffer; a larger datagram is dro
 max_frame = 1472            # largest frame sent to a next hop, in bytes (1472 fits one Ethernet packet)
 socket_buffer = 4194304     # kernel receive and send buffer, in bytes
 
-# Routes match (kind, source, destination), each exact or "*"; the most specific route wins.
+# Peers: routers and relayers that send to this one, each with its own trust, limit and link keys. None here: the
+# demo's load generator is no peer, so its messages are verified. A peer looks like this:
+#
+# [[peers]]
+# name = "upstream-a"
+# addresses = ["10.0.0.5:7700", "10.0.0.6"]   # where it sends from; an address alone: any port
+# trust = "verified-upstream"                 # its frames marked verified upstream skip verification; or "verify"
+# rate = 50000                                # messages a second it may send, before verification...
+# burst = 5000                                # ...and at once
+# [[peers.link_keys]]
+# id = 1
+# file = "/etc/ferry/keys/upstream-a-1.key"   # hex; mode 0600 or 0640, owned by root or ferryd's user
+#
+# Next-hop groups: several hops behind one name, for routes to send to.
+#
+# [[next_hop_groups]]
+# name = "relayers"
+# hops = ["127.0.0.1:7701", "unix:/run/ferry/sink.sock", "upstream-a"]   # addresses, local sinks, peers
+# policy = "replicate"                        # to every hop; or "balance": each message to one of them
+
+# Routes match (kind, source, destination, and optionally emitter), each exact or "*"; the most specific route
+# wins. A route may also say: action = "drop"; rate and burst (a limit after verification); and [routes.breaker],
+# which stops the route when too many of its messages fail verification or too many arrive:
+#
+# [routes.breaker]
+# failure_ratio = 0.5         # trips when half of the route's verified messages in the window fail...
+# min_verified = 20           # ...once at least 20 were verified
+# max_messages = 100000       # trips when more than this many take the route in the window
+# window_ms = 10000
+# cooldown_ms = 30000         # closes by itself after this long; 0: only when resumed by hand
 [[routes]]
 name = "wormhole-from-ethereum"
 kind = "wormhole"
@@ -72,6 +102,13 @@ next_hop = "127.0.0.1:7701"
 [verify]
 cache_entries = 65536       # messages remembered as verified, so that a repeat costs a lookup, not the crypto
 wormhole_network = "devnet" # built-in guardian sets: "mainnet" (sets 0-7), "devnet" (Tilt's test guardian), "none"
+guardian_set_upgrades = false  # true: a verified guardian set upgrade VAA makes its set current
+guardian_set_expiry = 86400    # seconds the previous set stays valid after an upgrade
+
+# More guardian sets beside the built-in ones; the highest index is current:
+# [[verify.wormhole]]
+# index = 1
+# keys_file = "/etc/ferry/keys/guardian-set-1.txt"   # one 20-byte address a line; or keys = ["0x...", ...]
 
 [[verify.hyperlane]]
 origins = [1, 10]           # the origin domains these validators sign for

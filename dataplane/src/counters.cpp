@@ -18,6 +18,10 @@ const char* to_string(drop_reason reason) noexcept {
     case drop_reason::queue_full: return "queue_full";
     case drop_reason::no_route: return "no_route";
     case drop_reason::tx_error: return "tx_error";
+    case drop_reason::rate_limited_peer: return "rate_limited_peer";
+    case drop_reason::rate_limited_route: return "rate_limited_route";
+    case drop_reason::breaker_open: return "breaker_open";
+    case drop_reason::route_drop: return "route_drop";
   }
   return "unknown";
 }
@@ -41,6 +45,13 @@ counter_values& counter_values::operator+=(const counter_values& other) noexcept
   rx_lost += other.rx_lost;
   rx_ignored += other.rx_ignored;
   ring_high_water = std::max(ring_high_water, other.ring_high_water);
+  copies += other.copies;
+  copy_errors += other.copy_errors;
+  for (std::size_t k = 0; k < verdicts.size(); ++k) {
+    for (std::size_t v = 0; v < verdicts[k].size(); ++v) verdicts[k][v] += other.verdicts[k][v];
+  }
+  for (std::size_t b = 0; b < latency.size(); ++b) latency[b] += other.latency[b];
+  latency_sum_ns += other.latency_sum_ns;
   return *this;
 }
 
@@ -58,6 +69,19 @@ void stage_counters::publish(const counter_values& burst) noexcept {
   if (burst.rx_lost != 0) _rx_lost.set(burst.rx_lost);
   if (burst.rx_ignored != 0) _rx_ignored.set(burst.rx_ignored);
   if (burst.ring_high_water > _ring_high_water.load()) _ring_high_water.set(burst.ring_high_water);
+  if (burst.copies != 0) _copies.add(burst.copies);
+  if (burst.copy_errors != 0) _copy_errors.add(burst.copy_errors);
+  for (std::size_t k = 0; k < _verdicts.size(); ++k) {
+    for (std::size_t v = 0; v < _verdicts[k].size(); ++v) {
+      if (burst.verdicts[k][v] != 0) _verdicts[k][v].add(burst.verdicts[k][v]);
+    }
+  }
+  if (burst.latency_sum_ns != 0) {
+    _latency_sum_ns.add(burst.latency_sum_ns);
+    for (std::size_t b = 0; b < _latency.size(); ++b) {
+      if (burst.latency[b] != 0) _latency[b].add(burst.latency[b]);
+    }
+  }
   // R2: pairs with A2 in read(): whoever sees this rx sees the outcomes counted before it.
   _rx.store(_rx.load(std::memory_order_relaxed) + burst.rx, std::memory_order_release);
 }
@@ -77,6 +101,13 @@ counter_values stage_counters::read() const noexcept {
   v.rx_lost = _rx_lost.load();
   v.rx_ignored = _rx_ignored.load();
   v.ring_high_water = _ring_high_water.load();
+  v.copies = _copies.load();
+  v.copy_errors = _copy_errors.load();
+  for (std::size_t k = 0; k < _verdicts.size(); ++k) {
+    for (std::size_t i = 0; i < _verdicts[k].size(); ++i) v.verdicts[k][i] = _verdicts[k][i].load();
+  }
+  for (std::size_t b = 0; b < _latency.size(); ++b) v.latency[b] = _latency[b].load();
+  v.latency_sum_ns = _latency_sum_ns.load();
   return v;
 }
 

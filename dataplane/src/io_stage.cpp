@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "ferry/dataplane/frame.hpp"
+#include "ferry/platform/clock.hpp"
 #include "take_apart.hpp"
 
 namespace ferry::dp {
@@ -14,9 +15,10 @@ constexpr std::uint32_t staged_capacity = 256;  // descriptors per verify stage 
 
 io_stage::io_stage(std::uint8_t index, std::uint32_t burst, rx_port& rx, buffer_pool& pool,
                    std::vector<spsc_ring<message_desc>*> to_verify, std::vector<spsc_ring<packet_buffer*>*> returns,
-                   const trusted_upstreams& trusted, stage_counters& counters, const std::atomic<bool>& receiving)
+                   const policy_store& policies, std::uint32_t slot, stage_counters& counters,
+                   const std::atomic<bool>& receiving)
     : _index(index), _burst(std::clamp<std::uint32_t>(burst, 1, rx_port::max_burst)), _rx(rx), _pool(pool),
-      _to_verify(std::move(to_verify)), _returns(std::move(returns)), _trusted(trusted), _counters(counters),
+      _to_verify(std::move(to_verify)), _returns(std::move(returns)), _policies(policies), _stage(slot), _counters(counters),
       _receiving(receiving),
       // the most messages a datagram can hold: a header, then 5 bytes a message at the least
       _datagram(pool.data_size() / (message_header_size + 1) + 1), _staged(_to_verify.size()) {
@@ -41,9 +43,10 @@ void io_stage::flush(std::uint32_t shard, counter_values& tally) noexcept {
   staged.clear();
 }
 
-void io_stage::take(packet_buffer& datagram, counter_values& tally) noexcept {
+void io_stage::take(const policy& rules, std::uint64_t now_ns, packet_buffer& datagram,
+                    counter_values& tally) noexcept {
   std::uint32_t n = 0;
-  const bool framed = take_apart(datagram, _trusted, tally, [&](const accepted_message& m) {
+  const bool framed = take_apart(datagram, rules, _stage, now_ns, tally, [&](const accepted_message& m) {
     _datagram[n++] = {&datagram,
                       static_cast<std::uint32_t>(m.message.encoded.data() - datagram.data()),
                       static_cast<std::uint32_t>(m.message.encoded.size()),
@@ -83,7 +86,11 @@ std::uint32_t io_stage::poll_once() noexcept {
   if (_receiving.load(std::memory_order_relaxed)) {
     packet_buffer* buffers[rx_port::max_burst];
     got = _rx.receive(_pool, buffers, _burst);
-    for (std::uint32_t i = 0; i < got; ++i) take(*buffers[i], tally);
+    if (got != 0) {
+      const policy& rules = *_policies.current();  // for the whole burst: until the thread's next quiescent point
+      const std::uint64_t now_ns = platform::portable::monotonic_ns();
+      for (std::uint32_t i = 0; i < got; ++i) take(rules, now_ns, *buffers[i], tally);
+    }
     for (std::uint32_t s = 0; s < _staged.size(); ++s) flush(s, tally);
   }
   tally.rx_lost = _rx.lost();

@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "decide.hpp"
+#include "ferry/platform/clock.hpp"
 #include "ferry/verify/message_kind.hpp"
 
 namespace ferry::dp {
 
 route_stage::route_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
-                         std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const route_table& routes,
-                         std::span<const endpoint> hops, std::size_t max_frame_bytes, stage_counters& counters)
+                         std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const policy_store& policies,
+                         std::uint32_t slot, double ns_per_tick, std::size_t max_frame_bytes,
+                         stage_counters& counters)
     : _burst(std::max<std::uint32_t>(burst, 1)), _inputs(std::move(inputs)), _returns(std::move(returns)),
-      _tx_port(tx), _routes(routes), _counters(counters), _tx(max_frame_bytes, hops), _batch(_burst) {
+      _tx_port(tx), _policies(policies), _stage(slot), _ns_per_tick(ns_per_tick), _counters(counters),
+      _tx(max_frame_bytes), _batch(_burst) {
   _held.reserve(static_cast<std::size_t>(tx_batch::max_frames) * tx_batch::max_parts);
 }
 
@@ -25,16 +29,28 @@ void route_stage::unref(const message_desc& d) noexcept {
 
 void route_stage::flush(counter_values& tally) noexcept {
   _tx.flush(_tx_port, tally);  // before the buffers go back: the frames point into them
-  for (const message_desc& d : _held) unref(d);
+  if (!_held.empty()) {
+    const std::uint64_t sent_at = platform::cycle_ticks();
+    for (const message_desc& d : _held) {
+      const auto ns = static_cast<std::uint64_t>(static_cast<double>(sent_at - d.buffer->rx_ticks) * _ns_per_tick);
+      tally.latency[latency_bucket(ns)] += 1;
+      tally.latency_sum_ns += ns;
+      unref(d);
+    }
+  }
   _held.clear();
 }
 
 std::uint32_t route_stage::poll_once() noexcept {
   counter_values tally;
   std::uint32_t work = 0;
+  const policy& rules = *_policies.current();  // for the whole poll: until the thread's next quiescent point
+  _tx.use(rules.hops);
+  std::uint64_t now_ns = 0;
   for (spsc_ring<message_desc>* ring : _inputs) {
     const std::uint32_t k = ring->pop(_batch.data(), _burst);
     if (k == 0) continue;
+    if (now_ns == 0) now_ns = platform::portable::monotonic_ns();
     tally.ring_high_water = std::max<std::uint64_t>(tally.ring_high_water, k + ring->known_waiting());
     work += k;
     for (std::uint32_t i = 0; i < k; ++i) {
@@ -44,18 +60,19 @@ std::uint32_t route_stage::poll_once() noexcept {
         continue;
       }
       tally.rx += 1;
-      const std::uint32_t rule = _routes.match(static_cast<verify::message_kind>(d.kind), d.source, d.destination);
-      if (rule == route_table::no_route) {
-        tally.drop(drop_reason::no_route);
+      const std::span<const std::byte> encoded = d.encoded();
+      const bool routed = route_message(rules, _stage, static_cast<verify::message_kind>(d.kind), d.source,
+                                        d.destination, encoded, now_ns, tally, [&](std::uint32_t hop, bool copy) {
+                                          if (!_tx.add(hop, encoded, copy)) {
+                                            flush(tally);
+                                            _tx.add(hop, encoded, copy);  // an empty batch always has room
+                                          }
+                                        });
+      if (routed) {
+        _held.push_back(d);
+      } else {
         unref(d);
-        continue;
       }
-      const std::uint32_t hop = _routes.rule(rule).hop;
-      if (!_tx.add(hop, d.encoded())) {
-        flush(tally);
-        _tx.add(hop, d.encoded());  // an empty batch always has room
-      }
-      _held.push_back(d);
     }
   }
   flush(tally);

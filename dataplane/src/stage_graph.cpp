@@ -7,6 +7,7 @@
 #include "ferry/dataplane/io_stage.hpp"
 #include "ferry/dataplane/route_stage.hpp"
 #include "ferry/dataplane/verify_stage.hpp"
+#include "ferry/platform/clock.hpp"
 #include "ferry/platform/cpu.hpp"
 #include "ferry/platform/thread.hpp"
 
@@ -19,27 +20,34 @@ namespace {
 constexpr auto idle_nap = std::chrono::microseconds(50);
 constexpr int idle_wait_ms = 50;
 
+// A thread's loop. After each round of polls it holds no policy snapshot (every stage loads it afresh at the
+// start of a poll): a quiescent point. Asleep, it is offline, so that a publishing writer need not wait for it.
 void run_thread(std::vector<stage*> stages, rx_port* wakes_on, poll_mode mode, std::uint32_t idle_polls,
-                const std::atomic<bool>& stop) noexcept {
+                const std::atomic<bool>& stop, qsbr& readers, std::uint32_t reader) noexcept {
+  readers.online(reader);
   std::uint32_t idle = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     std::uint32_t work = 0;
     for (stage* s : stages) work += s->poll_once();
+    readers.quiescent(reader);
     if (work != 0) {
       idle = 0;
       continue;
     }
     if (mode == poll_mode::adaptive && ++idle >= idle_polls) {
+      readers.offline(reader);
       if (wakes_on != nullptr) {
         wakes_on->wait(idle_wait_ms);
       } else {
         std::this_thread::sleep_for(idle_nap);
       }
+      readers.online(reader);
       idle = 0;
     } else {
       platform::cpu_relax();
     }
   }
+  readers.offline(reader);
 }
 
 std::string thread_name(const std::vector<std::size_t>& members, const std::vector<stage_info>& info,
@@ -78,20 +86,26 @@ stage_layout default_layout(std::span<const unsigned> cpus) {
 }
 
 platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_options& options,
-                                                                  io_backend& backend, const route_table& routes,
-                                                                  std::span<const endpoint> hops,
-                                                                  const verify::key_sets& keys,
-                                                                  const trusted_upstreams& trusted) {
+                                                                  io_backend& backend, policy_store& policies,
+                                                                  control_events* events) {
   std::unique_ptr<stage_graph> g(new stage_graph());
   const stage_layout& layout = options.layout;
   g->_layout = layout;
+  g->_policies = &policies;
   const std::uint32_t stages = layout.stage_count();
   if (!layout.cpus.empty() && layout.cpus.size() != stages) {
     return platform::error("layout: " + std::to_string(layout.cpus.size()) + " cores given for " +
                            std::to_string(stages) + " stages");
   }
+  if (policies.readers().readers() < stages) {
+    return platform::error("data plane: the policy store has " + std::to_string(policies.readers().readers()) +
+                           " reader slots for " + std::to_string(stages) + " stages");
+  }
+  // Latency is measured in cycle-clock ticks (the receive stamp) and reported in nanoseconds.
+  const double ns_per_tick = platform::tick_rate::calibrate().to_ns(1'000'000) / 1e6;
   const auto cpu_of = [&](std::size_t s) { return layout.cpus.empty() ? std::nullopt : layout.cpus[s]; };
   for (std::uint32_t s = 0; s < stages; ++s) g->_counters.push_back(std::make_unique<stage_counters>());
+  g->_inputs.resize(stages);
   const std::uint32_t io_count = layout.mode == layout_mode::staged ? layout.io : 1;
   for (std::uint32_t i = 0; i < io_count; ++i) {
     auto pool = placed<buffer_pool>::create("buffer pool", platform::page_size::try_huge, options.buffers,
@@ -103,7 +117,7 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
   if (layout.mode == layout_mode::run_to_completion) {
     g->_info.push_back({"rtc", cpu_of(0)});
     g->_stages.push_back(std::make_unique<pipeline>(options.pipeline, backend.rx(0), backend.tx(0), *g->_pools[0],
-                                                    routes, hops, keys, trusted, *g->_counters[0]));
+                                                    policies, 0, events, ns_per_tick, *g->_counters[0]));
   } else {
     if (layout.io == 0 || layout.verify == 0 || layout.route == 0 || layout.io > 64 || layout.verify > 64 ||
         layout.route > 64) {
@@ -152,24 +166,29 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
       g->_info.push_back({"io" + std::to_string(i), cpu_of(s)});
       g->_stages.push_back(std::make_unique<io_stage>(static_cast<std::uint8_t>(i), options.pipeline.burst,
                                                       backend.rx(i), *g->_pools[i], io_to_verify[i],
-                                                      std::move(returns), trusted, *g->_counters[s], g->_receiving));
+                                                      std::move(returns), policies, static_cast<std::uint32_t>(s),
+                                                      *g->_counters[s], g->_receiving));
     }
     for (std::uint32_t j = 0; j < layout.verify; ++j, ++s) {
       std::vector<spsc_ring<message_desc>*> inputs;
       for (std::uint32_t i = 0; i < layout.io; ++i) inputs.push_back(io_to_verify[i][j]);
+      g->_inputs[s].assign(inputs.begin(), inputs.end());
       g->_info.push_back({"verify" + std::to_string(j), cpu_of(s)});
       g->_stages.push_back(std::make_unique<verify_stage>(options.pipeline.burst, std::move(inputs),
-                                                          verify_to_route[j], keys,
+                                                          verify_to_route[j], policies,
+                                                          static_cast<std::uint32_t>(s), events,
                                                           options.pipeline.verified_cache_entries,
                                                           *g->_counters[s]));
     }
     for (std::uint32_t k = 0; k < layout.route; ++k, ++s) {
       std::vector<spsc_ring<message_desc>*> inputs;
       for (std::uint32_t j = 0; j < layout.verify; ++j) inputs.push_back(verify_to_route[j][k]);
+      g->_inputs[s].assign(inputs.begin(), inputs.end());
       g->_info.push_back({"route" + std::to_string(k), cpu_of(s)});
       g->_stages.push_back(std::make_unique<route_stage>(options.pipeline.burst, std::move(inputs), route_to_io[k],
-                                                         backend.tx(k), routes, hops,
-                                                         options.pipeline.max_frame_bytes, *g->_counters[s]));
+                                                         backend.tx(k), policies, static_cast<std::uint32_t>(s),
+                                                         ns_per_tick, options.pipeline.max_frame_bytes,
+                                                         *g->_counters[s]));
     }
   }
 
@@ -193,7 +212,8 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
     const std::optional<unsigned> pin = cpu;  // a copy: clang 14 cannot capture a structured binding
     auto ready = std::make_shared<std::promise<platform::result<void>>>();
     auto reported = ready->get_future();
-    g->_threads.emplace_back([polled, wakes_on, pin, name, ready, &options, stop = &g->_stop] {
+    const auto reader = static_cast<std::uint32_t>(g->_threads.size());
+    g->_threads.emplace_back([polled, wakes_on, pin, name, ready, &options, stop = &g->_stop, &policies, reader] {
       if (pin) {
         if (auto pinned = platform::pin_current_thread(*pin); !pinned) {
           ready->set_value(std::move(pinned).context("data plane"));
@@ -204,7 +224,7 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
       const poll_mode mode = options.mode;
       const std::uint32_t idle_polls = options.idle_polls_before_sleep;
       ready->set_value({});
-      run_thread(polled, wakes_on, mode, idle_polls, *stop);
+      run_thread(polled, wakes_on, mode, idle_polls, *stop, policies.readers(), reader);
     });
     auto outcome = reported.get();
     if (!outcome) {
@@ -213,6 +233,12 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
     }
   }
   return g;
+}
+
+std::uint64_t stage_graph::ring_waiting(std::size_t stage) const noexcept {
+  std::uint64_t waiting = 0;
+  for (const spsc_ring<message_desc>* ring : _inputs[stage]) waiting += ring->size();
+  return waiting;
 }
 
 bool stage_graph::rings_empty() const noexcept {
@@ -258,6 +284,13 @@ counter_values stage_graph::totals() const noexcept {
       total.forwarded += c.forwarded;
       total.tx_datagrams += c.tx_datagrams;
       total.tx_bytes += c.tx_bytes;
+      total.copies += c.copies;
+      total.copy_errors += c.copy_errors;
+      for (std::size_t b = 0; b < latency_bucket_count; ++b) total.latency[b] += c.latency[b];
+      total.latency_sum_ns += c.latency_sum_ns;
+    }
+    for (std::size_t k = 0; k < c.verdicts.size(); ++k) {
+      for (std::size_t v = 0; v < c.verdicts[k].size(); ++v) total.verdicts[k][v] += c.verdicts[k][v];
     }
     for (std::size_t r = 0; r < drop_reason_count; ++r) total.drops[r] += c.drops[r];
     total.busy_polls += c.busy_polls;

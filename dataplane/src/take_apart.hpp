@@ -1,14 +1,15 @@
 #pragma once
 // The first steps of every data path, shared by the run-to-completion stage and the io stages: count the datagram
-// in, reject it whole when it is not a frame, and give each message the cheap checks (a known kind, no reserved
-// flags, addressing that reads), counting every message refused here under its reason.
+// in, reject it whole when it is not a frame, find its peer, and give each message the peer's rate limit (before
+// any crypto, so a flood costs little) and the cheap checks (a known kind, no reserved flags, addressing that
+// reads), counting every message refused here under its reason.
 
 #include <cstdint>
 
 #include "ferry/dataplane/buffer_pool.hpp"
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/frame.hpp"
-#include "ferry/dataplane/stage.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/verify/addressing.hpp"
 #include "ferry/verify/message_kind.hpp"
 
@@ -18,14 +19,15 @@ struct accepted_message {
   message_ref message;
   verify::message_kind kind;
   verify::addressing where;
-  bool trusted;  // in a frame marked verified upstream by one of the trusted hosts
+  bool trusted;  // in a frame marked verified upstream by a peer whose trust policy honours the mark
 };
 
 // Calls take(const accepted_message&) for each message of `datagram` that passes, in order; every message received
-// is counted in tally.rx. Returns false when the datagram was rejected whole (nothing was taken).
+// is counted in tally.rx (and in its peer's tally slot `stage`). now_ns: the monotonic clock, for the peer's
+// bucket. Returns false when the datagram was rejected whole (nothing was taken).
 template <class Take>
-bool take_apart(const packet_buffer& datagram, const trusted_upstreams& trusted, counter_values& tally,
-                Take&& take) noexcept {
+bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
+                counter_values& tally, Take&& take) noexcept {
   tally.rx_datagrams += 1;
   tally.rx_bytes += datagram.length;
   if ((datagram.flags & packet_flag::truncated) != 0) {
@@ -41,10 +43,20 @@ bool take_apart(const packet_buffer& datagram, const trusted_upstreams& trusted,
                                                            : drop_reason::malformed);
     return false;
   }
-  const bool from_trusted =
-      (frame.header().flags & frame_flag::verified_upstream) != 0 && trusted.contains(datagram.peer);
+  const std::uint32_t peer = rules.peers.empty() ? peer_table::none : rules.peers.find(datagram.peer);
+  const peer_entry* from = peer != peer_table::none ? &rules.peer_entries[peer] : nullptr;
+  peer_tally* counted = from != nullptr ? &from->state->tally(stage) : nullptr;
+  token_bucket* bucket = from != nullptr ? from->state->limit() : nullptr;
+  const bool from_trusted = (frame.header().flags & frame_flag::verified_upstream) != 0 && from != nullptr &&
+                            from->verified_upstream;
   for (const message_ref message : frame) {
     tally.rx += 1;
+    if (counted != nullptr) counted->rx.add(1);
+    if (bucket != nullptr && !bucket->take(now_ns)) {
+      tally.drop(drop_reason::rate_limited_peer);
+      counted->rate_limited.add(1);
+      continue;
+    }
     const auto kind = verify::kind_from_wire(message.kind);
     if (!kind) {
       tally.drop(drop_reason::unknown_kind);

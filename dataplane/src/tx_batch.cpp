@@ -1,22 +1,32 @@
 #include "ferry/dataplane/tx_batch.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace ferry::dp {
 
-tx_batch::tx_batch(std::size_t max_frame_bytes, std::span<const endpoint> hops)
-    : _max_frame_bytes(max_frame_bytes), _hops(hops), _open(hops.size(), none), _sequence(hops.size(), 0) {}
+tx_batch::tx_batch(std::size_t max_frame_bytes)
+    : _max_frame_bytes(max_frame_bytes),
+      // Without the socket a sink's frames are refused and counted as tx_error: nothing else depends on it.
+      _sink_socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
+      _open(max_hops, none), _sequence(max_hops, 0) {}
+
+tx_batch::~tx_batch() {
+  if (_sink_socket >= 0) ::close(_sink_socket);
+}
 
 std::uint32_t tx_batch::open_frame(std::uint32_t hop) noexcept {
   if (_frames == max_frames) return none;
   const std::uint32_t f = _frames++;
-  _frame[f] = {hop, 1, static_cast<std::uint32_t>(frame_header_size)};
+  _frame[f] = {hop, 1, static_cast<std::uint32_t>(frame_header_size), 0};
   _iov[f][0] = {_headers[f], frame_header_size};
   _open[hop] = f;
   return f;
 }
 
-bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded) noexcept {
+bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded, bool copy) noexcept {
   std::uint32_t f = _open[hop];
   if (f != none) {
     const frame& open = _frame[f];
@@ -29,37 +39,73 @@ bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded) noexce
   frame& fr = _frame[f];
   _iov[f][fr.parts++] = {const_cast<std::byte*>(encoded.data()), encoded.size()};
   fr.bytes += static_cast<std::uint32_t>(encoded.size());
+  fr.copies += copy ? 1 : 0;
   return true;
+}
+
+void tx_batch::sent(const std::uint32_t* order, std::uint32_t from, std::uint32_t to,
+                    counter_values& tally) noexcept {
+  for (std::uint32_t i = from; i < to; ++i) {
+    const frame& fr = _frame[order[i]];
+    tally.forwarded += fr.parts - 1 - fr.copies;
+    tally.copies += fr.copies;
+    tally.tx_datagrams += 1;
+    tally.tx_bytes += fr.bytes;
+  }
+}
+
+void tx_batch::refused(std::uint32_t f, counter_values& tally) noexcept {
+  const frame& fr = _frame[f];
+  tally.drop(drop_reason::tx_error, fr.parts - 1 - fr.copies);
+  tally.copy_errors += fr.copies;
+}
+
+std::uint32_t tx_batch::send_sinks(mmsghdr* messages, std::uint32_t n) noexcept {
+  if (_sink_socket < 0) return 0;
+  for (;;) {
+    const int sent = ::sendmmsg(_sink_socket, messages, n, MSG_DONTWAIT);
+    if (sent >= 0) return static_cast<std::uint32_t>(sent);
+    if (errno != EINTR) return 0;
+  }
 }
 
 void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
   if (_frames == 0) return;
+  // UDP frames first, then sink frames: each kind goes out in one call.
+  std::uint32_t udp = 0;
   for (std::uint32_t f = 0; f < _frames; ++f) {
+    if (_hops[_frame[f].hop].how == next_hop::type::udp) _order[udp++] = f;
+  }
+  std::uint32_t n = udp;
+  for (std::uint32_t f = 0; f < _frames; ++f) {
+    if (_hops[_frame[f].hop].how != next_hop::type::udp) _order[n++] = f;
+  }
+  for (std::uint32_t i = 0; i < _frames; ++i) {
+    const std::uint32_t f = _order[i];
     const frame& fr = _frame[f];
     frame_header header;
     header.message_count = static_cast<std::uint16_t>(fr.parts - 1);
     header.sequence = _sequence[fr.hop]++;
     encode_frame_header(header, std::span<std::byte, frame_header_size>(_headers[f], frame_header_size));
-    msghdr& h = _messages[f].msg_hdr;
+    msghdr& h = _messages[i].msg_hdr;
     h = {};
     h.msg_name = const_cast<sockaddr*>(_hops[fr.hop].address());
-    h.msg_namelen = _hops[fr.hop].length();
+    h.msg_namelen = _hops[fr.hop].address_length();
     h.msg_iov = _iov[f];
     h.msg_iovlen = fr.parts;
   }
   std::uint32_t done = 0;
+  while (done < udp) {
+    const std::uint32_t k = port.send(_messages + done, udp - done);
+    sent(_order, done, done + k, tally);
+    done += k;
+    if (done < udp) refused(_order[done++], tally);  // its messages are lost, counted, and the rest still go
+  }
   while (done < _frames) {
-    const std::uint32_t sent = port.send(_messages + done, _frames - done);
-    for (std::uint32_t f = done; f < done + sent; ++f) {
-      tally.forwarded += _frame[f].parts - 1;
-      tally.tx_datagrams += 1;
-      tally.tx_bytes += _frame[f].bytes;
-    }
-    done += sent;
-    if (done < _frames) {  // this frame was refused: its messages are lost, counted, and the rest still go
-      tally.drop(drop_reason::tx_error, _frame[done].parts - 1);
-      ++done;
-    }
+    const std::uint32_t k = send_sinks(_messages + done, _frames - done);
+    sent(_order, done, done + k, tally);
+    done += k;
+    if (done < _frames) refused(_order[done++], tally);  // no listener, or its buffer is full: never wait
   }
   for (std::uint32_t f = 0; f < _frames; ++f) _open[_frame[f].hop] = none;
   _frames = 0;

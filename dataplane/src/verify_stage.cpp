@@ -4,15 +4,23 @@
 #include <ctime>
 
 #include "ferry/dataplane/frame.hpp"
+#include "decide.hpp"
 #include "ferry/dataplane/pipeline.hpp"
+#include "ferry/platform/clock.hpp"
 
 namespace ferry::dp {
 
+namespace {
+const verify::key_sets no_keys;  // what the verifier points at until the first burst gives it a snapshot's
+}
+
 verify_stage::verify_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
-                           std::vector<spsc_ring<message_desc>*> outputs, const verify::key_sets& keys,
-                           std::size_t cache_entries, stage_counters& counters)
+                           std::vector<spsc_ring<message_desc>*> outputs, const policy_store& policies,
+                           std::uint32_t slot, control_events* events, std::size_t cache_entries,
+                           stage_counters& counters)
     : _burst(std::max<std::uint32_t>(burst, 1)), _inputs(std::move(inputs)), _outputs(std::move(outputs)),
-      _cache(cache_entries), _verifier(keys, _cache), _counters(counters), _batch(_burst),
+      _policies(policies), _stage(slot), _events(events), _cache(cache_entries), _verifier(no_keys, _cache),
+      _counters(counters), _batch(_burst),
       _pending(_outputs.size()), _pending_from(_outputs.size(), 0) {
   // One burst from every input can land on one output before it drains.
   for (auto& p : _pending) p.reserve(static_cast<std::size_t>(_burst) * _inputs.size());
@@ -39,8 +47,11 @@ std::uint32_t verify_stage::poll_once() noexcept {
   counter_values tally;
   std::uint32_t work = 0;
   if (push_pending()) {
+    const policy& rules = *_policies.current();  // for the whole poll: until the thread's next quiescent point
+    _verifier.use(*rules.keys);
     // key set expiry is in chain time (unix seconds): one clock read a poll is plenty
     const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    const std::uint64_t now_ns = platform::portable::monotonic_ns();
     const auto inputs = static_cast<std::uint32_t>(_inputs.size());
     const auto outputs = static_cast<std::uint32_t>(_outputs.size());
     for (std::uint32_t step = 0; step < inputs; ++step) {
@@ -53,8 +64,9 @@ std::uint32_t verify_stage::poll_once() noexcept {
         tally.rx += 1;
         const auto kind = static_cast<verify::message_kind>(d.kind);  // checked by the io stage
         if ((d.flags & desc_flag::trusted) == 0 && verify::is_verified_kind(kind)) {
-          const verify::verdict v =
-              _verifier.verify(kind, d.encoded().subspan(message_header_size), now);
+          const verify::verdict v = verify_message(_verifier, rules, _stage, kind, d.source, d.destination,
+                                                   d.encoded().subspan(message_header_size), now, now_ns, _events,
+                                                   tally);
           if (v != verify::verdict::valid) {
             d.flags |= desc_flag::dropped;
             d.drop = drop_reason_for(v);

@@ -3,9 +3,14 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -18,7 +23,10 @@
 #include <vector>
 
 #include "ferry/control/config.hpp"
+#include "ferry/dataplane/endpoint.hpp"
 #include "support/child_process.hpp"
+#include "support/guardians.hpp"
+#include "support/messages.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -275,6 +283,317 @@ TEST_F(FerrydE2e, DpdkBackendOverATapDevice) {
     }
   });
 #endif
+}
+
+// The issue's promise: under a sustained mixed load, the configuration changes every 50 ms (SIGHUP with a new
+// file, `ferryctl reload`, a route added and deleted over the API) and nothing is lost or misrouted: every valid
+// message arrives once, nothing else does, and every message is accounted for. The two files route the same
+// valid flows differently (a hop, or a one-hop group; wormhole from chain 3 unroutable, or dropped by a route).
+TEST_F(FerrydE2e, ReloadsAndRouteChangesEvery50msUnderMixedLoadLoseNothing) {
+  const std::string common = route("hyperlane-arb", "hyperlane", "\"*\"", "42161") +
+                             route("layerzero", "layerzero", "30101", "30102") + route("opaque", "opaque", "7", "\"*\"") +
+                             route("quorum", "quorum", "5", "6");
+  const std::string first = route("wormhole-eth", "wormhole", "2", "\"*\"") + common;
+  const std::string second = "[[next_hop_groups]]\nname = \"sinks\"\nhops = [\"" + _sink +
+                             "\"]\npolicy = \"balance\"\n"
+                             "[[routes]]\nname = \"wormhole-eth\"\nkind = \"wormhole\"\nsource = 2\n"
+                             "destination = \"*\"\nnext_hop = \"sinks\"\nrate = 1000000.0\nburst = 1000000\n"
+                             "[[routes]]\nname = \"wormhole-3\"\nkind = \"wormhole\"\nsource = 3\n"
+                             "destination = \"*\"\naction = \"drop\"\n" + common;
+  const std::string layout = "layout = \"staged\"\n";
+  const std::string config = write_config(first, layout);
+  const std::string staged = _dir + "/next.toml";
+  const auto install = [&](const std::string& routes) {
+    // Written beside and renamed over: ferryd never reads half a file.
+    write_config(routes, layout);
+    std::filesystem::rename(config, staged);
+    std::filesystem::rename(staged, config);
+  };
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+
+  const bool emulated = !std::string_view(FERRY_TEST_EMULATOR).empty();
+  const std::uint64_t messages = emulated ? 600 : 12000;
+  std::atomic<bool> loading{true};
+  std::atomic<int> changes{0}, failed_changes{0};
+  std::thread changer([&] {
+    for (int step = 0; loading.load(); ++step) {
+      bool ok = true;
+      switch (step % 4) {
+        case 0:
+          install(second);
+          ferryd.signal(SIGHUP);
+          break;
+        case 1:
+          install(first);
+          ok = run(FERRYCTL_PATH, {"--socket", _socket, "reload"}, "reload") == 0;
+          break;
+        case 2:
+          ok = run(FERRYCTL_PATH, {"--socket", _socket, "routes", "add", "--name", "extra", "--kind", "opaque",
+                                   "--source", "99", "--next-hop", _sink},
+                   "add") == 0;
+          break;
+        default:
+          ok = run(FERRYCTL_PATH, {"--socket", _socket, "routes", "del", "extra"}, "del") == 0;
+      }
+      changes.fetch_add(1);
+      if (!ok) failed_changes.fetch_add(1);
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  std::string report;
+  const int loadgen = run(FERRY_LOADGEN_PATH,
+                          {"--target", _listen, "--sink", _sink, "--count", std::to_string(messages), "--rate",
+                           emulated ? "200" : "4000", "--json", "--drain-ms", "3000", "--mix",
+                           "valid=55,duplicate=5,unroutable=15,malformed=15,forged=10", "--valid-flows",
+                           "wormhole:2:0,hyperlane:1:42161,layerzero:30101:30102,opaque:7:1,quorum:5:6",
+                           "--unroutable-flows", "wormhole:3:0,hyperlane:1:10,opaque:8:1"},
+                          "loadgen", &report, nullptr, 120s);
+  loading.store(false);
+  changer.join();
+  ASSERT_EQ(loadgen, 0) << report;
+  EXPECT_EQ(failed_changes.load(), 0) << "every reload and route change was accepted";
+  EXPECT_GE(changes.load(), emulated ? 8 : 20);
+  const auto sent = nlohmann::json::parse(report);
+  const std::uint64_t valid = sent["sent"]["valid"];
+  EXPECT_EQ(sent["sent"]["messages"], messages);
+  EXPECT_EQ(sent["delivered"], valid) << report;
+  EXPECT_EQ(sent["missing"], 0u) << report;
+  EXPECT_EQ(sent["unexpected"], 0u) << report;
+  EXPECT_EQ(sent["duplicates"], 0u) << report;
+  EXPECT_EQ(sent["foreign"], 0u) << report;
+
+  std::string stats_text;
+  ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
+  const auto stats = nlohmann::json::parse(stats_text);
+  std::uint64_t dropped = 0;
+  for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
+  EXPECT_EQ(stats["rx"], messages) << stats_text;
+  EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+  EXPECT_EQ(stats["forwarded"], valid) << stats_text;
+  EXPECT_EQ(stats["drops"]["no_route"].get<std::uint64_t>() + stats["drops"]["route_drop"].get<std::uint64_t>(),
+            sent["sent"]["unroutable"].get<std::uint64_t>())
+      << stats_text;
+  EXPECT_EQ(stats["drops"]["malformed"], sent["sent"]["malformed"]) << stats_text;
+  EXPECT_EQ(stats["drops"]["bad_signature"], sent["sent"]["forged"]) << stats_text;
+  EXPECT_EQ(stats["drops"]["duplicate"], sent["sent"]["duplicate"]) << stats_text;
+
+  ferryd.signal(SIGTERM);
+  const auto code = ferryd.wait_for(10s);
+  ASSERT_TRUE(code.has_value()) << "ferryd did not stop on SIGTERM";
+  EXPECT_EQ(*code, 0) << ferryd.err();
+  EXPECT_NE(ferryd.err().find("SIGHUP: configuration reloaded"), std::string::npos) << ferryd.err();
+}
+
+// A configuration that does not check out is refused by reload with the words of --check-config, and the running
+// one stays in force.
+TEST_F(FerrydE2e, AnInvalidReloadIsRefusedWithTheCheckConfigMessageAndTheRunningConfigStays) {
+  const std::string config = write_config(route("r", "opaque", "1", "\"*\""));
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+  std::ofstream(config, std::ios::app) << "[[routes]]\nname = \"r2\"\nkind = \"wormhol\"\nsource = 1\n"
+                                          "destination = 2\nnext_hop = \"" << _sink << "\"\n";
+  std::string check_err, reload_err, out;
+  EXPECT_EQ(run(FERRYD_PATH, {"--check-config", config}, "check", nullptr, &check_err), 2);
+  ASSERT_FALSE(check_err.empty());
+  const std::string problem = check_err.substr(0, check_err.find('\n'));
+  EXPECT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "reload"}, "reload", nullptr, &reload_err), 1);
+  EXPECT_NE(reload_err.find(problem), std::string::npos) << "check-config: " << check_err << "reload: " << reload_err;
+  ferryd.signal(SIGHUP);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_NE(ferryd.err().find("configuration refused, the running one stays"), std::string::npos) << ferryd.err();
+  EXPECT_NE(ferryd.err().find(problem), std::string::npos) << ferryd.err();
+  ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "routes", "list", "--json"}, "routes", &out), 0);
+  const auto routes = nlohmann::json::parse(out);
+  ASSERT_EQ(routes["routes"].size(), 1u) << out;
+  EXPECT_EQ(routes["routes"][0]["name"], "r") << out;
+  ferryd.signal(SIGTERM);
+  EXPECT_TRUE(ferryd.wait_for(10s).has_value());
+}
+
+// The operator's commands against a running ferryd: routes listed, added, paused, resumed and deleted, peers and
+// keys shown without a secret, and the traffic doing what they say.
+TEST_F(FerrydE2e, FerryctlSteersRoutesAndShowsPeersAndKeysWithoutSecrets) {
+  const std::string key = _dir + "/link.key";
+  std::ofstream(key) << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+  ::chmod(key.c_str(), 0600);
+  const std::string config = write_config(
+      "[[peers]]\nname = \"sender\"\naddresses = [\"127.0.0.1\"]\nrate = 100000.0\nburst = 1000\n"
+      "[[peers.link_keys]]\nid = 7\nfile = \"" + key + "\"\n" + route("one", "opaque", "1", "\"*\""));
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+  std::string out, err;
+  const auto ctl = [&](std::vector<std::string> args, const std::string& stem) {
+    args.insert(args.begin(), {"--socket", _socket});
+    return run(FERRYCTL_PATH, std::move(args), stem, &out, &err);
+  };
+  ASSERT_EQ(ctl({"routes", "add", "--name", "two", "--kind", "opaque", "--source", "2", "--next-hop", _sink}, "add"),
+            0)
+      << err;
+  EXPECT_EQ(ctl({"routes", "add", "--name", "two", "--kind", "opaque", "--source", "3", "--next-hop", _sink},
+                "add-again"),
+            1);
+  EXPECT_NE(err.find("two"), std::string::npos) << err;
+  ASSERT_EQ(ctl({"pause", "one"}, "pause"), 0) << err;
+  ASSERT_EQ(ctl({"routes", "list", "--json"}, "list"), 0) << err;
+  auto routes = nlohmann::json::parse(out)["routes"];
+  ASSERT_EQ(routes.size(), 2u) << out;
+  EXPECT_EQ(routes[0]["name"], "one");
+  EXPECT_EQ(routes[0]["breaker"]["state"], "paused") << out;
+  EXPECT_EQ(routes[1]["name"], "two");
+  ASSERT_EQ(ctl({"routes", "list"}, "list-table"), 0) << err;
+  EXPECT_NE(out.find("paused"), std::string::npos) << out;
+
+  // Traffic: route one is paused (breaker_open), route two forwards.
+  std::string report;
+  ASSERT_EQ(run(FERRY_LOADGEN_PATH,
+                {"--target", _listen, "--sink", _sink, "--count", "40", "--rate", "2000", "--json", "--drain-ms",
+                 "1000", "--mix", "valid=50,unroutable=50", "--valid-flows", "opaque:2:1", "--unroutable-flows",
+                 "opaque:1:1"},
+                "loadgen", &report),
+            0)
+      << report;
+  const auto sent = nlohmann::json::parse(report);
+  EXPECT_EQ(sent["delivered"], sent["sent"]["valid"]) << report;
+  EXPECT_EQ(sent["unexpected"], 0u) << report;
+  ASSERT_EQ(ctl({"stats", "--json"}, "stats"), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["drops"]["breaker_open"], sent["sent"]["unroutable"]) << out;
+  ASSERT_EQ(ctl({"resume", "one"}, "resume"), 0) << err;
+  ASSERT_EQ(ctl({"routes", "del", "two"}, "del"), 0) << err;
+  EXPECT_EQ(ctl({"routes", "del", "two"}, "del-again"), 1);
+  ASSERT_EQ(ctl({"routes", "list", "--json"}, "list-after"), 0) << err;
+  routes = nlohmann::json::parse(out)["routes"];
+  ASSERT_EQ(routes.size(), 1u) << out;
+  EXPECT_EQ(routes[0]["breaker"]["state"], "closed") << out;
+
+  ASSERT_EQ(ctl({"peers", "--json"}, "peers"), 0) << err;
+  const auto peers = nlohmann::json::parse(out)["peers"];
+  ASSERT_EQ(peers.size(), 1u) << out;
+  EXPECT_EQ(peers[0]["link_key_ids"], nlohmann::json::array({7})) << out;
+  EXPECT_EQ(peers[0]["counters"]["rx"], sent["sent"]["messages"]) << out;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"peers"}, {"peers", "--json"}, {"keys", "list"}, {"keys", "list", "--json"}, {"status"}}) {
+    ASSERT_EQ(ctl(args, "show"), 0) << err;
+    EXPECT_EQ(out.find("00112233445566778899aabbccddeeff"), std::string::npos) << "a secret in: " << out;
+  }
+  EXPECT_EQ(ferryd.err().find("00112233445566778899aabbccddeeff"), std::string::npos) << "a secret in the log";
+  ASSERT_EQ(ctl({"keys", "rotate"}, "rotate"), 0) << err;
+  ::chmod(key.c_str(), 0644);
+  EXPECT_EQ(ctl({"keys", "rotate"}, "rotate-refused"), 1);
+  EXPECT_NE(err.find(key), std::string::npos) << err;
+  EXPECT_EQ(err.find("00112233445566778899aabbccddeeff"), std::string::npos) << err;
+  ferryd.signal(SIGTERM);
+  EXPECT_TRUE(ferryd.wait_for(10s).has_value());
+}
+
+// GET /metrics on the loopback listener of a ferryd that has routed traffic passes Prometheus' own checker.
+TEST_F(FerrydE2e, MetricsOfALiveRouterPassPromtool) {
+  if (::access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
+  const int port = free_udp_port();  // a TCP port free too, in practice: both come from the same ephemeral range
+  const std::string config = _dir + "/ferry.toml";
+  {
+    const std::string base = write_config(route("wormhole-eth", "wormhole", "2", "\"*\""));
+    std::string text;
+    std::ifstream in(base);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    text.insert(text.find("[dataplane]"), "metrics = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+    std::ofstream(config) << text;
+  }
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+  std::string report;
+  ASSERT_EQ(run(FERRY_LOADGEN_PATH,
+                {"--target", _listen, "--sink", _sink, "--count", "50", "--rate", "1000", "--json", "--drain-ms",
+                 "1000", "--mix", "valid=60,forged=20,unroutable=20", "--valid-flows", "wormhole:2:0",
+                 "--unroutable-flows", "wormhole:3:0"},
+                "loadgen", &report),
+            0)
+      << report;
+  // One HTTP/1.1 GET over TCP, read to the end.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: ferry\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string response;
+  char chunk[4096];
+  for (ssize_t got; (got = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) response.append(chunk, static_cast<std::size_t>(got));
+  ::close(fd);
+  ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response.substr(0, 200);
+  const std::string body = response.substr(response.find("\r\n\r\n") + 4);
+  EXPECT_NE(body.find("ferry_messages_received_total 50"), std::string::npos) << body.substr(0, 2000);
+  EXPECT_NE(body.find("ferry_verify_outcomes_total{kind=\"wormhole\",outcome=\"bad_signature\"}"),
+            std::string::npos);
+  EXPECT_NE(body.find("ferry_message_latency_seconds_count"), std::string::npos);
+  const std::string page = _dir + "/metrics.txt";
+  std::ofstream(page) << body;
+  std::string check_out, check_err;
+  EXPECT_EQ(run("/bin/sh", {"-c", "exec /usr/bin/promtool check metrics < " + page}, "promtool", &check_out,
+                &check_err),
+            0)
+      << check_out << check_err;
+  EXPECT_EQ(check_out + check_err, "") << "promtool's lint found something";
+  ferryd.signal(SIGTERM);
+  EXPECT_TRUE(ferryd.wait_for(10s).has_value());
+}
+
+// A running ferryd rotates its guardian sets when a real upgrade VAA arrives: Wormhole governance (chain 1,
+// emitter 0x..04), signed by the devnet guardian (set 0), naming set 1. VAAs of set 1 pass from then on; the
+// upgrade is counted and shown by `ferryctl keys list`.
+TEST_F(FerrydE2e, GuardianSetUpgradeVaaRotatesTheSetsOfARunningFerryd) {
+  const std::string config = _dir + "/ferry.toml";
+  std::ofstream(config) << "[control]\nsocket = \"" << _socket << "\"\n[dataplane]\nlisten = \"" << _listen
+                        << "\"\ncpu = \"none\"\n" << route("eth", "wormhole", "2", "\"*\"")
+                        << "[verify]\nwormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
+  const testing::guardian_keys devnet = testing::guardian_keys::devnet(),
+                               next = testing::guardian_keys::generated("e2e next", 4);
+  const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const auto target = dp::endpoint::parse(_listen);
+  ASSERT_TRUE(target.ok());
+  const auto send = [&](const std::vector<std::byte>& vaa) {
+    const auto frame = testing::frame_of({{1, vaa}});
+    ASSERT_EQ(::sendto(sender, frame.data(), frame.size(), 0, target->address(), target->length()),
+              static_cast<ssize_t>(frame.size()));
+  };
+  const auto keys = [&] {
+    std::string out;
+    EXPECT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "keys", "list", "--json"}, "keys", &out), 0);
+    return nlohmann::json::parse(out);
+  };
+  send(next.vaa(1, 2, 1));  // set 1 is not known yet
+  send(devnet.upgrade(0, 1, next));
+  nlohmann::json now;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    std::this_thread::sleep_for(50ms);
+    now = keys();
+  } while (now["wormhole"].size() < 2 && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(now["wormhole"].size(), 2u) << now.dump() << ferryd.err();
+  EXPECT_EQ(now["wormhole"][1]["index"], 1);
+  EXPECT_EQ(now["wormhole"][1]["current"], true);
+  EXPECT_GT(now["wormhole"][0]["expiration_time"].get<std::uint64_t>(), 0u) << "the old set expires a day on";
+  send(next.vaa(1, 2, 2));
+  std::string stats_text;
+  const auto stats_deadline = std::chrono::steady_clock::now() + 10s;
+  nlohmann::json stats;
+  do {
+    std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
+    stats = nlohmann::json::parse(stats_text);
+  } while (stats["rx"] != 3 && std::chrono::steady_clock::now() < stats_deadline);
+  EXPECT_EQ(stats["rx"], 3) << stats_text;
+  EXPECT_EQ(stats["drops"]["unknown_key_set"], 1) << "the set-1 VAA sent before the upgrade";
+  EXPECT_EQ(stats["drops"]["no_route"], 1) << "the upgrade itself (chain 1): verified, applied, not routed";
+  EXPECT_EQ(stats["forwarded"], 1) << "the set-1 VAA sent after it";
+  EXPECT_NE(ferryd.err().find("guardian set 1 is current"), std::string::npos) << ferryd.err();
+  ::close(sender);
+  ferryd.signal(SIGTERM);
+  EXPECT_TRUE(ferryd.wait_for(10s).has_value());
 }
 
 TEST_F(FerrydE2e, CheckConfigExitsZeroWhenValidAndTwoWithTheProblem) {

@@ -1,8 +1,13 @@
 #include "ferry/dataplane/pipeline.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <vector>
@@ -15,6 +20,7 @@
 #include "support/bytes.hpp"
 #include "support/messages.hpp"
 #include "support/demo_key_sets.hpp"
+#include "support/policy.hpp"
 
 namespace ferry::dp {
 namespace {
@@ -33,6 +39,68 @@ using testing::quorum_body;
 using testing::vaa_body;
 
 std::uint8_t wire(message_kind kind) { return static_cast<std::uint8_t>(kind); }
+
+// A route as the tests name it: the rule's first three fields and one hop (an index into _hops).
+struct rule_to {
+  std::optional<message_kind> kind;
+  std::optional<std::uint32_t> source;
+  std::optional<std::uint32_t> destination;
+  std::uint32_t hop;
+};
+
+// Records the guardian set upgrades a pipeline reports.
+class recorded_events final : public control_events {
+ public:
+  bool guardian_set_upgraded(std::uint32_t, const guardian_set_upgrade_event& event) noexcept override {
+    upgrades.push_back(event);
+    return true;
+  }
+  std::vector<guardian_set_upgrade_event> upgrades;
+};
+
+// A Unix datagram socket bound in a fresh temporary directory: a local sink.
+class unix_sink {
+ public:
+  unix_sink() {
+    char dir[] = "/tmp/ferry-sink-XXXXXX";
+    EXPECT_NE(::mkdtemp(dir), nullptr);
+    _dir = dir;
+    _path = _dir + "/sink";
+    _fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(_fd, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, _path.c_str(), _path.size() + 1);
+    EXPECT_EQ(::bind(_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  }
+  ~unix_sink() {
+    if (_fd >= 0) ::close(_fd);
+    ::unlink(_path.c_str());
+    ::rmdir(_dir.c_str());
+  }
+  unix_sink(const unix_sink&) = delete;
+  unix_sink& operator=(const unix_sink&) = delete;
+
+  const std::string& path() const { return _path; }
+
+  // Every datagram waiting (waiting up to 100 ms for each).
+  std::vector<bytes> drain() {
+    std::vector<bytes> out;
+    pollfd p{_fd, POLLIN, 0};
+    while (::poll(&p, 1, 100) == 1) {
+      bytes datagram(65536);
+      const ssize_t n = ::recv(_fd, datagram.data(), datagram.size(), MSG_DONTWAIT);
+      if (n < 0) break;
+      datagram.resize(static_cast<std::size_t>(n));
+      out.push_back(std::move(datagram));
+    }
+    return out;
+  }
+
+ private:
+  std::string _dir, _path;
+  int _fd = -1;
+};
 
 // A pipeline on loopback with its own sender and next-hop sockets; every loop below is bounded.
 class PipelineTest : public ::testing::Test {
@@ -57,13 +125,30 @@ class PipelineTest : public ::testing::Test {
     _hops = {_hop_a->local(), _hop_b->local(), *endpoint::parse("255.255.255.255:9")};  // the last refuses sends
   }
 
-  void route(std::vector<route_rule> rules) {
-    auto table = route_table::build(std::move(rules), static_cast<std::uint32_t>(_hops.size()));
-    ASSERT_TRUE(table.ok()) << table.err().message();
-    _routes = std::move(*table);
-    _pipeline.emplace(pipeline_options{32, 1472, 1024}, _router->rx(0), _router->tx(0), **_pool, _routes, _hops, _keys,
-                      _trusted, _counters);
+  // The policy of one-hop routes (and the fixture's peers and keys).
+  testing::test_policy spec(const std::vector<rule_to>& rules) const {
+    testing::test_policy p;
+    for (const rule_to& r : rules) {
+      testing::test_route t;
+      t.rule = {r.kind, r.source, r.destination, std::nullopt};
+      t.hops = {_hops[r.hop]};
+      p.routes.push_back(std::move(t));
+    }
+    for (const testing::test_peer& peer : _peers) p.peers.push_back(peer);  // (a token bucket is not assignable)
+    p.keys = _keys;
+    p.guardian_set_upgrades = _upgrades;
+    return p;
   }
+
+  // A new pipeline (counting on in the same counters) under a new store serving `first`.
+  void install(std::unique_ptr<policy> first) {
+    _pipeline.reset();
+    _store = std::make_unique<policy_store>(std::move(first), 1);
+    _pipeline.emplace(pipeline_options{32, 1472, 1024}, _router->rx(0), _router->tx(0), **_pool, *_store, 0,
+                      &_events, 1.0, _counters);
+  }
+
+  void route(const std::vector<rule_to>& rules) { install(testing::make_policy(spec(rules))); }
 
   void send(const bytes& datagram) {
     iovec iov{const_cast<std::byte*>(datagram.data()), datagram.size()};
@@ -119,12 +204,14 @@ class PipelineTest : public ::testing::Test {
 
   std::unique_ptr<io_backend> _router;
   std::optional<udp_socket> _hop_a, _hop_b, _sender;
-  trusted_upstreams _trusted;
+  std::vector<testing::test_peer> _peers;
+  bool _upgrades = false;
+  recorded_events _events;
   std::optional<placed<buffer_pool>> _pool;
   std::vector<endpoint> _hops;
-  route_table _routes;
   verify::key_sets _keys = testing::demo_key_sets();
   stage_counters _counters;
+  std::unique_ptr<policy_store> _store;
   std::optional<pipeline> _pipeline;
 };
 
@@ -217,7 +304,7 @@ TEST_F(PipelineTest, ATrustedUpstreamsVerifiedFramesSkipVerification) {
   send(marked);  // not trusted yet: verified, refused
   process(1);
   EXPECT_EQ(drops(drop_reason::bad_signature), 1u);
-  _trusted = trusted_upstreams({_sender->local()});
+  _peers.push_back({{_sender->local()}, true, std::nullopt});  // the sender, now a peer whose marks are honoured
   route({{message_kind::wormhole, any, any, 0}});
   send(marked);
   send(frame_of({{wire(message_kind::wormhole), vaa}}));  // trusted host, but no mark: verified
@@ -309,6 +396,308 @@ TEST_F(PipelineTest, ReturnsEveryBufferToThePool) {
   process(100);
   EXPECT_EQ((*_pool)->available(), (*_pool)->count());
   EXPECT_EQ(bodies(drain(*_hop_a)).size(), 100u);
+  expect_balanced();
+}
+
+// The policy pieces the tests below change by hand: routes with several hops, verbs and sinks.
+testing::test_route route_of(std::optional<message_kind> kind, std::vector<endpoint> hops,
+                             route_verb verb = route_verb::replicate) {
+  testing::test_route r;
+  r.rule.kind = kind;
+  r.hops = std::move(hops);
+  r.verb = verb;
+  return r;
+}
+
+std::uint64_t forwarded_bodies(const std::vector<bytes>& a, const std::vector<bytes>& b) { return a.size() + b.size(); }
+
+TEST_F(PipelineTest, ADropRouteCountsRouteDrop) {
+  testing::test_policy p = spec({{message_kind::wormhole, any, any, 0}});
+  p.routes.push_back(route_of(message_kind::opaque, {}));  // no hops: the route drops
+  auto first = testing::make_policy(p);
+  ASSERT_EQ(first->actions[1].verb, route_verb::drop);
+  route_state& dropping = *first->actions[1].state;
+  install(std::move(first));
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}, {wire(message_kind::opaque), opaque_body(3, 4)}}));
+  process(1);
+  EXPECT_TRUE(drain(*_hop_a).empty());
+  EXPECT_EQ(drops(drop_reason::route_drop), 2u);
+  EXPECT_EQ(_counters.read().forwarded, 0u);
+  const route_state::totals t = dropping.read();
+  EXPECT_EQ(t.matched, 2u);
+  EXPECT_EQ(t.dropped_by_action, 2u);
+  EXPECT_EQ(t.forwarded, 0u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, APausedRouteCountsBreakerOpenUntilResumed) {
+  auto first = testing::make_policy(spec({{message_kind::opaque, any, any, 0}}));
+  route_state& state = *first->actions[0].state;
+  state.circuit().pause();
+  install(std::move(first));
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}}));
+  process(1);
+  EXPECT_EQ(drops(drop_reason::breaker_open), 1u);
+  EXPECT_EQ(state.read().breaker_open, 1u);
+  state.circuit().resume(0);
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}}));
+  process(2);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
+  EXPECT_EQ(_counters.read().forwarded, 1u);
+  const route_state::totals t = state.read();
+  EXPECT_EQ(t.matched, 2u);
+  EXPECT_EQ(t.forwarded, 1u);
+  EXPECT_EQ(t.breaker_open, 1u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, AReplicatingRouteSendsToEveryHopAndCountsTheCopies) {
+  testing::test_policy p = spec({});
+  p.routes.push_back(route_of(message_kind::opaque, {_hops[0], _hops[1]}));
+  auto first = testing::make_policy(p);
+  route_state& state = *first->actions[0].state;
+  install(std::move(first));
+  std::vector<bytes> sent;
+  for (std::uint32_t i = 0; i < 3; ++i) sent.push_back(opaque_body(1, i));
+  send(frame_of({{wire(message_kind::opaque), sent[0]}, {wire(message_kind::opaque), sent[1]}}));
+  send(frame_of({{wire(message_kind::opaque), sent[2]}}));
+  process(2);
+  EXPECT_TRUE(bodies(drain(*_hop_a)) == sent);
+  EXPECT_TRUE(bodies(drain(*_hop_b)) == sent);
+  const counter_values c = _counters.read();
+  EXPECT_EQ(c.forwarded, 3u);  // each message once...
+  EXPECT_EQ(c.copies, 3u);     // ...and its second copy here
+  EXPECT_EQ(c.copy_errors, 0u);
+  EXPECT_EQ(c.tx_datagrams, 2u);  // one frame per hop: the burst took both datagrams
+  EXPECT_EQ(state.read().forwarded, 3u);
+  EXPECT_EQ(state.read().matched, 3u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ACopyTheKernelRefusesIsACopyErrorNotADrop) {
+  testing::test_policy p = spec({});
+  p.routes.push_back(route_of(message_kind::opaque, {_hops[0], _hops[2]}));  // the second hop refuses sends
+  install(testing::make_policy(p));
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}}));
+  process(1);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
+  const counter_values c = _counters.read();
+  EXPECT_EQ(c.forwarded, 1u);
+  EXPECT_EQ(c.copy_errors, 1u);
+  EXPECT_EQ(drops(drop_reason::tx_error), 0u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ABalancingRouteSendsEachMessageToExactlyOneHop) {
+  testing::test_policy p = spec({});
+  p.routes.push_back(route_of(message_kind::opaque, {_hops[0], _hops[1]}, route_verb::balance));
+  install(testing::make_policy(p));
+  std::vector<bytes> sent;
+  for (std::uint32_t i = 0; i < 64; ++i) {
+    sent.push_back(opaque_body(1, i));
+    send(frame_of({{wire(message_kind::opaque), sent.back()}}));
+  }
+  process(64);
+  // The same bytes again go where they went the first time.
+  for (std::uint32_t i = 0; i < 8; ++i) send(frame_of({{wire(message_kind::opaque), sent[i]}}));
+  process(72);
+  const auto at_a = bodies(drain(*_hop_a));
+  const auto at_b = bodies(drain(*_hop_b));
+  EXPECT_EQ(forwarded_bodies(at_a, at_b), 72u);
+  std::map<bytes, int> where;  // 1: a, 2: b, 3: both
+  for (const bytes& m : at_a) where[m] |= 1;
+  for (const bytes& m : at_b) where[m] |= 2;
+  EXPECT_EQ(where.size(), 64u);
+  for (const auto& [m, hops] : where) EXPECT_NE(hops, 3) << "a message went to both hops";
+  EXPECT_GE(at_a.size(), 8u) << "the hash spreads messages over the hops";
+  EXPECT_GE(at_b.size(), 8u) << "the hash spreads messages over the hops";
+  const counter_values c = _counters.read();
+  EXPECT_EQ(c.forwarded, 72u);
+  EXPECT_EQ(c.copies, 0u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ALocalSinkReceivesTheFrame) {
+  unix_sink sink;
+  auto first = testing::make_policy(spec({{message_kind::opaque, any, any, 0}, {message_kind::quorum, any, any, 1}}));
+  auto to_sink = next_hop::to_sink(sink.path());
+  ASSERT_TRUE(to_sink.ok()) << to_sink.err().message();
+  first->hops[0] = *to_sink;  // opaque messages go to the sink, quorum ones to hop b
+  install(std::move(first));
+  const bytes a = opaque_body(1, 2);
+  const bytes b = opaque_body(3, 4);
+  const bytes q = quorum_body(5, 6);
+  send(frame_of({{wire(message_kind::opaque), a}, {wire(message_kind::quorum), q}, {wire(message_kind::opaque), b}}));
+  process(1);
+  const auto frames = sink.drain();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(bodies(frames) == (std::vector<bytes>{a, b}));
+  EXPECT_TRUE(bodies(drain(*_hop_b)) == (std::vector<bytes>{q}));
+  const counter_values c = _counters.read();
+  EXPECT_EQ(c.forwarded, 3u);
+  EXPECT_EQ(c.tx_datagrams, 2u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ASinkWithoutAListenerCountsTxErrors) {
+  auto first = testing::make_policy(spec({{message_kind::opaque, any, any, 0}}));
+  auto nowhere = next_hop::to_sink("/nonexistent-ferry-dir/sink");
+  ASSERT_TRUE(nowhere.ok());
+  first->hops[0] = *nowhere;
+  install(std::move(first));
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}, {wire(message_kind::opaque), opaque_body(1, 3)}}));
+  process(1);
+  EXPECT_EQ(drops(drop_reason::tx_error), 2u);
+  EXPECT_EQ(_counters.read().forwarded, 0u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, RouteTalliesCountVerificationAndForwarding) {
+  auto first = testing::make_policy(spec({{message_kind::wormhole, any, any, 0}, {message_kind::opaque, any, any, 1}}));
+  route_state& wormhole = *first->actions[0].state;
+  route_state& opaque = *first->actions[1].state;
+  install(std::move(first));
+  bytes forged = vaa_body(2, 11);
+  testing::flip_last_byte(forged);
+  send(frame_of({{wire(message_kind::wormhole), vaa_body(2, 10)},
+                 {wire(message_kind::wormhole), forged},
+                 {wire(message_kind::wormhole), vaa_body(2, 10)},  // duplicate: told to nobody a second time
+                 {wire(message_kind::opaque), opaque_body(1, 2)},
+                 {wire(message_kind::opaque), opaque_body(1, 3)}}));
+  process(1);
+  const route_state::totals w = wormhole.read();
+  EXPECT_EQ(w.verified, 1u);
+  EXPECT_EQ(w.verify_failed, 1u);
+  EXPECT_EQ(w.matched, 1u);  // only what passed verification reaches the routing step
+  EXPECT_EQ(w.forwarded, 1u);
+  const route_state::totals o = opaque.read();
+  EXPECT_EQ(o.verified + o.verify_failed, 0u);  // nothing to verify in opaque messages
+  EXPECT_EQ(o.matched, 2u);
+  EXPECT_EQ(o.forwarded, 2u);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
+  EXPECT_EQ(bodies(drain(*_hop_b)).size(), 2u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, VerdictsAreCountedByKindAndLatencyIsMeasured) {
+  route({{any, any, any, 0}});
+  bytes forged = vaa_body(2, 21);
+  testing::flip_last_byte(forged);
+  send(frame_of({{wire(message_kind::wormhole), vaa_body(2, 20)},
+                 {wire(message_kind::wormhole), forged},
+                 {wire(message_kind::wormhole), vaa_body(2, 20)},
+                 {wire(message_kind::hyperlane), hyperlane_body(1, 2)},
+                 {wire(message_kind::opaque), opaque_body(1, 2)}}));
+  process(1);
+  const counter_values c = _counters.read();
+  const auto verdicts = [&](message_kind kind, verify::verdict v) {
+    return c.verdicts[static_cast<std::size_t>(kind) - 1][static_cast<std::size_t>(v)];
+  };
+  EXPECT_EQ(verdicts(message_kind::wormhole, verify::verdict::valid), 1u);
+  EXPECT_EQ(verdicts(message_kind::wormhole, verify::verdict::bad_signature), 1u);
+  EXPECT_EQ(verdicts(message_kind::wormhole, verify::verdict::duplicate), 1u);
+  EXPECT_EQ(verdicts(message_kind::hyperlane, verify::verdict::valid), 1u);
+  std::uint64_t opaque_verdicts = 0;
+  for (const std::uint64_t n : c.verdicts[static_cast<std::size_t>(message_kind::opaque) - 1]) opaque_verdicts += n;
+  EXPECT_EQ(opaque_verdicts, 0u);
+  EXPECT_EQ(c.forwarded, 3u);
+  std::uint64_t measured = 0;
+  for (const std::uint64_t n : c.latency) measured += n;
+  EXPECT_EQ(measured, 3u);  // every forwarded message, once
+  EXPECT_GT(c.latency_sum_ns, 0u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, APolicySwapBetweenBurstsMovesTheRouteWithoutLosingAMessage) {
+  auto first = testing::make_policy(spec({{message_kind::opaque, any, any, 0}}));
+  const std::shared_ptr<route_state> state = first->route_states[0];
+  install(std::move(first));
+  std::vector<bytes> before, after;
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    before.push_back(opaque_body(1, i));
+    send(frame_of({{wire(message_kind::opaque), before.back()}}));
+  }
+  process(5);
+  // The control plane's way: a new snapshot, the route's live state carried over, published between bursts.
+  auto next = testing::make_policy(spec({{message_kind::opaque, any, any, 1}}));
+  next->generation = 2;
+  next->actions[0].state = state.get();
+  next->route_states[0] = state;
+  _store->publish(std::move(next));
+  EXPECT_TRUE(_store->drain(std::chrono::milliseconds(1000)));
+  EXPECT_EQ(_store->published(), 2u);
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    after.push_back(opaque_body(2, i));
+    send(frame_of({{wire(message_kind::opaque), after.back()}}));
+  }
+  process(10);
+  EXPECT_TRUE(bodies(drain(*_hop_a)) == before);
+  EXPECT_TRUE(bodies(drain(*_hop_b)) == after);
+  EXPECT_EQ(_counters.read().forwarded, 10u);
+  EXPECT_EQ(state->read().forwarded, 10u);
+  EXPECT_EQ(state->read().matched, 10u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, RoutesByEmitterBeforeKind) {
+  testing::test_policy p = spec({{message_kind::wormhole, any, any, 0}});
+  testing::test_route by_emitter;
+  by_emitter.rule.kind = message_kind::wormhole;
+  by_emitter.rule.emitter = emitter_id{};
+  (*by_emitter.rule.emitter)[31] = std::byte{0x77};
+  by_emitter.hops = {_hops[1]};
+  p.routes.push_back(by_emitter);
+  install(testing::make_policy(p));
+  verify::wormhole::vaa_fields named;
+  named.emitter_chain = 2;
+  named.sequence = 30;
+  named.emitter_address[31] = std::byte{0x77};
+  const bytes from_emitter = testing::vaa_of(named);
+  const bytes other = vaa_body(2, 31);
+  send(frame_of({{wire(message_kind::wormhole), from_emitter}, {wire(message_kind::wormhole), other}}));
+  process(1);
+  EXPECT_TRUE(bodies(drain(*_hop_a)) == (std::vector<bytes>{other}));
+  EXPECT_TRUE(bodies(drain(*_hop_b)) == (std::vector<bytes>{from_emitter}));
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, APeerWhoseMarksAreNotHonouredIsVerifiedAndCounted) {
+  _peers.push_back({{_sender->local()}, false, std::nullopt});
+  auto first = testing::make_policy(spec({{message_kind::wormhole, any, any, 0}}));
+  const std::shared_ptr<peer_state> peer = first->peer_states[0];
+  install(std::move(first));
+  bytes vaa = vaa_body(2, 40);
+  testing::flip_last_byte(vaa);
+  bytes marked = frame_of({{wire(message_kind::wormhole), vaa}, {wire(message_kind::wormhole), vaa_body(2, 41)}});
+  marked[3] = std::byte{frame_flag::verified_upstream};
+  send(marked);
+  process(1);
+  EXPECT_EQ(drops(drop_reason::bad_signature), 1u);
+  EXPECT_EQ(_counters.read().forwarded, 1u);
+  EXPECT_EQ(peer->read().rx, 2u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, AValidGuardianSetUpgradeIsReportedWhenThePolicyAsksForIt) {
+  const std::vector<verify::eth_address> keys = {verify::demo::hyperlane_validator(), verify::demo::layerzero_dvn()};
+  route({{message_kind::wormhole, any, any, 0}});
+  send(frame_of({{wire(message_kind::wormhole), testing::guardian_set_upgrade_vaa(1, keys, 0, 1, 4, 1)}}));
+  process(1);
+  EXPECT_TRUE(_events.upgrades.empty()) << "the policy did not ask";
+  _upgrades = true;
+  route({{message_kind::wormhole, any, any, 0}});
+  bytes forged = testing::guardian_set_upgrade_vaa(1, keys, 0, 1, 4, 2);
+  testing::flip_last_byte(forged);
+  send(frame_of({{wire(message_kind::wormhole), forged},                                            // not verified
+                 {wire(message_kind::wormhole), testing::guardian_set_upgrade_vaa(2, keys, 0, 1, 4, 3)},  // skips 1
+                 {wire(message_kind::wormhole), testing::guardian_set_upgrade_vaa(1, keys, 0, 1, 4, 4)}}));
+  process(2);
+  ASSERT_EQ(_events.upgrades.size(), 1u);
+  EXPECT_EQ(_events.upgrades[0].new_index, 1u);
+  ASSERT_EQ(_events.upgrades[0].key_count, 2u);
+  EXPECT_EQ(_events.upgrades[0].keys[0], keys[0]);
+  EXPECT_EQ(_events.upgrades[0].keys[1], keys[1]);
+  EXPECT_EQ(_counters.read().forwarded, 3u);  // an upgrade is a message like any other: it goes on too
   expect_balanced();
 }
 

@@ -1,5 +1,6 @@
-// libFuzzer target over ctl::parse_config(): any text must give a configuration or a message, never a crash, and
-// every configuration it accepts must build its routes.
+// libFuzzer target over ctl::parse_config() and ctl::parse_route() (the control API's POST /routes body): any text
+// must give a configuration (a route) or a message with its place, never a crash, and every configuration it
+// accepts must build its policy snapshot (routes, hops, peers, keys).
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  static const ferry::ctl::config running = *ferry::ctl::parse_config(ferry::ctl::default_config_text(), "default");
+  if (auto route = ferry::ctl::parse_route(text, "POST /routes", running); !route) {
+    ferry::testing::require(route.err().message().starts_with("POST /routes"), "a route problem without its place");
+  } else {
+    ferry::testing::require(!route->name.empty(), "a route without a name accepted");
+  }
   auto parsed = ferry::ctl::parse_config(text, "fuzz.toml");
   if (!parsed) {
     ferry::testing::require(parsed.err().message().starts_with("fuzz.toml:"), "a problem without its place");
@@ -18,6 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   ferry::testing::require(parsed->listen.specified(), "accepted without a listen address");
   ferry::testing::require(parsed->burst >= 1 && parsed->burst <= parsed->buffers, "burst out of range accepted");
-  ferry::testing::require(ferry::ctl::build_routing(parsed->routes).ok(), "accepted routes that do not build");
+  ferry::ctl::live_states states;
+  ferry::testing::require(ferry::ctl::build_policy(*parsed, parsed->keys, 1, states).ok(),
+                          "accepted a configuration whose policy does not build");
   return 0;
 }

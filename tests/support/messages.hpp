@@ -14,6 +14,7 @@
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/opaque.hpp"
 #include "ferry/verify/wormhole.hpp"
+#include "ferry/verify/wormhole_verifier.hpp"
 
 namespace ferry::testing {
 
@@ -34,6 +35,27 @@ inline bytes vaa_body(std::uint16_t chain, std::uint64_t sequence = 42) {
   bytes out(verify::demo::max_overhead);
   out.resize(verify::demo::write_wormhole(vaa, out));
   return out;
+}
+
+// A VAA of any fields, signed by the devnet guardian (set 0, whatever fields.guardian_set_index says).
+inline bytes vaa_of(const verify::wormhole::vaa_fields& fields) {
+  bytes out(verify::demo::max_overhead + fields.payload.size());
+  out.resize(verify::demo::write_wormhole(fields, out));
+  return out;
+}
+
+// A guardian set upgrade VAA to `new_index` with `keys`, signed by the devnet guardian. By default from the core
+// governance emitter (chain 1, address 0x00..04) for every chain (target 0).
+inline bytes guardian_set_upgrade_vaa(std::uint32_t new_index, const std::vector<verify::eth_address>& keys,
+                                      std::uint16_t target_chain = 0, std::uint16_t emitter_chain = 1,
+                                      std::uint8_t emitter_last_byte = 4, std::uint64_t sequence = 1) {
+  const bytes payload = verify::wormhole::encode_guardian_set_upgrade({target_chain, new_index, keys});
+  verify::wormhole::vaa_fields vaa;
+  vaa.emitter_chain = emitter_chain;
+  vaa.emitter_address[31] = std::byte{emitter_last_byte};
+  vaa.sequence = sequence;
+  vaa.payload = payload;
+  return vaa_of(vaa);
 }
 
 inline bytes hyperlane_body(std::uint32_t origin, std::uint32_t destination) {

@@ -105,7 +105,7 @@ bytes body_of(message_kind kind) {
 TEST(Addressing, WormholeIsEmitterChainToNowhere) {
   for (const std::uint16_t chain : {std::uint16_t{1}, std::uint16_t{2}, std::uint16_t{0xffff}}) {
     const bytes body = wormhole_body(chain);
-    addressing a{0xdead, 0xbeef};
+    addressing a{0xdead, 0xbeef, nullptr};
     ASSERT_EQ(read_addressing(message_kind::wormhole, body, a), parse_status::ok);
     EXPECT_EQ(a.source, chain);
     EXPECT_EQ(a.destination, 0u);
@@ -170,6 +170,32 @@ TEST(Addressing, AgreesWithEachParser) {
   EXPECT_EQ(a.destination, le.packet.dst_eid());
 }
 
+// The emitter: 32 bytes inside the body where the message names one (the same bytes its parser reads), nullptr
+// for the kinds that name none.
+TEST(Addressing, EmitterPointsIntoTheBodyOrIsNull) {
+  const auto inside = [](const bytes& body, const std::byte* p) {
+    return p != nullptr && p >= body.data() && p + 32 <= body.data() + body.size();
+  };
+  addressing a{};
+  const bytes w = wormhole_body(23);
+  ASSERT_EQ(read_addressing(message_kind::wormhole, w, a), parse_status::ok);
+  ASSERT_TRUE(inside(w, a.emitter));
+  EXPECT_EQ(bytes(a.emitter, a.emitter + 32), bytes(32, std::byte{0x33}));
+  const bytes h = hyperlane_body(5, 6);
+  ASSERT_EQ(read_addressing(message_kind::hyperlane, h, a), parse_status::ok);
+  ASSERT_TRUE(inside(h, a.emitter));
+  EXPECT_EQ(bytes(a.emitter, a.emitter + 32), bytes(32, std::byte{0x88}));
+  const bytes l = layerzero_body(8, 9);
+  ASSERT_EQ(read_addressing(message_kind::layerzero, l, a), parse_status::ok);
+  ASSERT_TRUE(inside(l, a.emitter));
+  EXPECT_EQ(bytes(a.emitter, a.emitter + 32), bytes(32, std::byte{0xdd}));
+  ASSERT_EQ(read_addressing(message_kind::opaque, opaque_body(1, 2), a), parse_status::ok);
+  EXPECT_EQ(a.emitter, nullptr);
+  a.emitter = w.data();
+  ASSERT_EQ(read_addressing(message_kind::quorum, quorum_body(1, 2), a), parse_status::ok);
+  EXPECT_EQ(a.emitter, nullptr);
+}
+
 // The shortest prefix of body_of(kind) that still parses: the fixed parts and every declared length; what may
 // follow (payload, metadata, attestation) can be cut.
 std::size_t shortest_ok_prefix(message_kind kind) {
@@ -191,7 +217,7 @@ TEST(Addressing, EveryPrefixIsRejectedUntilTheMessageIsWhole) {
     const std::size_t ok_from = shortest_ok_prefix(kind);
     ASSERT_LE(ok_from, body.size());
     for (std::size_t length = 0; length <= body.size(); ++length) {
-      addressing a{0x5151, 0x6262};
+      addressing a{0x5151, 0x6262, nullptr};
       const parse_status status = read_addressing(kind, std::span<const std::byte>(body).first(length), a);
       if (length < ok_from) {
         EXPECT_NE(status, parse_status::ok) << "length " << length;

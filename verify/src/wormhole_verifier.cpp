@@ -101,7 +101,7 @@ const guardian_set* guardian_registry::find(std::uint32_t index) const noexcept 
 }
 
 platform::result<void> guardian_registry::upgrade(std::uint32_t new_index, std::vector<eth_address> keys,
-                                                  std::uint64_t now) {
+                                                  std::uint64_t now, std::uint64_t expiry_seconds) {
   const std::string what = "upgrade to " + set_name(new_index);
   if (!_current) return platform::error("no current guardian set to upgrade from").context(what);
   // Governance.sol: "index must increase in steps of 1" (widened, so that the last index cannot wrap to 0).
@@ -119,7 +119,7 @@ platform::result<void> guardian_registry::upgrade(std::uint32_t new_index, std::
   for (guardian_set& set : _sets) {
     if (set.index != old_index) continue;
     constexpr std::uint64_t last = std::numeric_limits<std::uint64_t>::max();
-    set.expiration_time = now > last - set_expiry_seconds ? last : now + set_expiry_seconds;
+    set.expiration_time = now > last - expiry_seconds ? last : now + expiry_seconds;
   }
   _current = new_index;
   return {};

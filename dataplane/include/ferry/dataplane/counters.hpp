@@ -11,6 +11,8 @@
 #include <cstdint>
 
 #include "ferry/platform/cpu.hpp"
+#include "ferry/verify/message_kind.hpp"
+#include "ferry/verify/verdict.hpp"
 
 namespace ferry::dp {
 
@@ -27,9 +29,22 @@ enum class drop_reason : std::uint8_t {
   queue_full,           // the ring to its verify stage was full: dropped at once rather than block receiving
   no_route,             // no route matches the message
   tx_error,             // the backend refused to send the frame carrying it
+  rate_limited_peer,    // over its peer's token bucket (before verification, so a flood costs no crypto)
+  rate_limited_route,   // over its route's token bucket (after verification)
+  breaker_open,         // its route's circuit breaker is open: tripped by itself, or paused by hand
+  route_drop,           // its route says drop
 };
 
-inline constexpr std::size_t drop_reason_count = 12;
+inline constexpr std::size_t drop_reason_count = 16;
+
+// Message latency inside ferry, from receive to hand-off to the backend, in buckets whose upper bounds are
+// 2^i microseconds (1 us .. 32.8 ms), the last one unbounded.
+inline constexpr std::size_t latency_bucket_count = 17;
+inline constexpr std::size_t latency_bucket(std::uint64_t ns) noexcept {
+  std::size_t b = 0;
+  for (std::uint64_t bound = 1000; b + 1 < latency_bucket_count && ns > bound; bound <<= 1) ++b;
+  return b;
+}
 
 const char* to_string(drop_reason reason) noexcept;
 
@@ -49,6 +64,17 @@ struct counter_values {
   std::uint64_t rx_lost = 0;     // running total: datagrams lost below ferry (socket buffer full, NIC missed, ...)
   std::uint64_t rx_ignored = 0;  // running total: packets on a DPDK port that were not datagrams for ferry
   std::uint64_t ring_high_water = 0;  // most descriptors seen waiting in one of the stage's input rings
+  std::uint64_t copies = 0;           // extra copies sent by routes that replicate (not counted as forwarded)
+  std::uint64_t copy_errors = 0;      // extra copies the backend refused
+  // Verifier outcomes by kind (index: wire value - 1) and verdict: what the crypto concluded, before it became a
+  // drop reason or a pass.
+  std::array<std::array<std::uint64_t, verify::verdict_count>, verify::message_kind_count> verdicts{};
+  std::array<std::uint64_t, latency_bucket_count> latency{};  // messages per latency_bucket()
+  std::uint64_t latency_sum_ns = 0;
+
+  void verdict(verify::message_kind kind, verify::verdict v) noexcept {
+    verdicts[static_cast<std::size_t>(kind) - 1][static_cast<std::size_t>(v)] += 1;
+  }
 
   void drop(drop_reason reason, std::uint64_t n = 1) noexcept { drops[static_cast<std::size_t>(reason)] += n; }
   std::uint64_t dropped() const noexcept;
@@ -82,7 +108,9 @@ class alignas(platform::cache_line) stage_counters {
   single_writer_counter _forwarded;
   std::array<single_writer_counter, drop_reason_count> _drops;
   single_writer_counter _rx_datagrams, _rx_bytes, _tx_datagrams, _tx_bytes, _busy_polls, _idle_polls;
-  single_writer_counter _rx_lost, _rx_ignored, _ring_high_water;
+  single_writer_counter _rx_lost, _rx_ignored, _ring_high_water, _copies, _copy_errors, _latency_sum_ns;
+  std::array<std::array<single_writer_counter, verify::verdict_count>, verify::message_kind_count> _verdicts;
+  std::array<single_writer_counter, latency_bucket_count> _latency;
   std::atomic<std::uint64_t> _rx{0};
 };
 

@@ -12,6 +12,7 @@
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/message_desc.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
 #include "ferry/dataplane/stage.hpp"
 
@@ -21,17 +22,18 @@ class io_stage final : public stage {
  public:
   // index: this stage's number, written into descriptors as their owner. to_verify: one ring per verify stage, this
   // stage producing. returns: one ring per route stage, this stage consuming, each able to hold every buffer of
-  // `pool` (so that a route stage never finds it full). `receiving` turns receiving off for a draining stop.
-  // Everything must outlive the stage. Allocates here, never afterwards.
+  // `pool` (so that a route stage never finds it full). slot: this stage's slot in the peer tallies. `receiving`
+  // turns receiving off for a draining stop. Everything must outlive the stage. Allocates here, never afterwards.
   io_stage(std::uint8_t index, std::uint32_t burst, rx_port& rx, buffer_pool& pool,
            std::vector<spsc_ring<message_desc>*> to_verify, std::vector<spsc_ring<packet_buffer*>*> returns,
-           const trusted_upstreams& trusted, stage_counters& counters, const std::atomic<bool>& receiving);
+           const policy_store& policies, std::uint32_t slot, stage_counters& counters,
+           const std::atomic<bool>& receiving);
 
   std::uint32_t poll_once() noexcept override;
   rx_port* receives_from() noexcept override { return &_rx; }
 
  private:
-  void take(packet_buffer& datagram, counter_values& tally) noexcept;
+  void take(const policy& rules, std::uint64_t now_ns, packet_buffer& datagram, counter_values& tally) noexcept;
   void flush(std::uint32_t shard, counter_values& tally) noexcept;
   void unref(packet_buffer* buffer) noexcept;
 
@@ -41,7 +43,8 @@ class io_stage final : public stage {
   buffer_pool& _pool;
   std::vector<spsc_ring<message_desc>*> _to_verify;
   std::vector<spsc_ring<packet_buffer*>*> _returns;
-  const trusted_upstreams& _trusted;
+  const policy_store& _policies;
+  std::uint32_t _stage;
   stage_counters& _counters;
   const std::atomic<bool>& _receiving;
   std::vector<message_desc> _datagram;             // the messages of the datagram being taken apart

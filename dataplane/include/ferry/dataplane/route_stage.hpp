@@ -10,7 +10,7 @@
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/message_desc.hpp"
-#include "ferry/dataplane/route_table.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
 #include "ferry/dataplane/stage.hpp"
 #include "ferry/dataplane/tx_batch.hpp"
@@ -20,10 +20,12 @@ namespace ferry::dp {
 class route_stage final : public stage {
  public:
   // inputs: one ring per verify stage, this stage consuming. returns: one ring per io stage (indexed by a
-  // descriptor's owner), this stage producing. Everything must outlive the stage. Allocates here, never afterwards.
+  // descriptor's owner), this stage producing. Routes under the policy current at each poll; stage: this stage's
+  // slot in the route tallies; ns_per_tick: the cycle clock's period, for the latency histogram. Everything must
+  // outlive the stage. Allocates here, never afterwards.
   route_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
-              std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const route_table& routes,
-              std::span<const endpoint> hops, std::size_t max_frame_bytes, stage_counters& counters);
+              std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const policy_store& policies,
+              std::uint32_t slot, double ns_per_tick, std::size_t max_frame_bytes, stage_counters& counters);
 
   std::uint32_t poll_once() noexcept override;
 
@@ -35,7 +37,9 @@ class route_stage final : public stage {
   std::vector<spsc_ring<message_desc>*> _inputs;
   std::vector<spsc_ring<packet_buffer*>*> _returns;
   tx_port& _tx_port;
-  const route_table& _routes;
+  const policy_store& _policies;
+  std::uint32_t _stage;
+  double _ns_per_tick;
   stage_counters& _counters;
   tx_batch _tx;
   std::vector<message_desc> _batch;

@@ -4,10 +4,6 @@
 // returns and tries again at its next poll.
 
 #include <cstdint>
-#include <span>
-#include <vector>
-
-#include "ferry/dataplane/endpoint.hpp"
 
 namespace ferry::dp {
 
@@ -21,25 +17,6 @@ class stage {
   // The port whose wait an idle thread running this stage alone may sleep in (a datagram ends it at once), or
   // nullptr for a stage fed by rings.
   virtual rx_port* receives_from() noexcept { return nullptr; }
-};
-
-// Hosts whose frames marked "verified upstream" are forwarded without verifying again. A source address is easy
-// to forge on UDP: list only routers on a link nobody else can inject into (link authentication comes with the
-// peers of the control plane).
-class trusted_upstreams {
- public:
-  trusted_upstreams() = default;
-  explicit trusted_upstreams(std::vector<endpoint> hosts) : _hosts(std::move(hosts)) {}
-  bool contains(const endpoint& peer) const noexcept {
-    for (const endpoint& h : _hosts) {
-      if (h.same_host(peer)) return true;
-    }
-    return false;
-  }
-  bool empty() const noexcept { return _hosts.empty(); }
-
- private:
-  std::vector<endpoint> _hosts;
 };
 
 }  // namespace ferry::dp

@@ -25,7 +25,7 @@
 #include "ferry/dataplane/message_desc.hpp"
 #include "ferry/dataplane/pipeline.hpp"
 #include "ferry/dataplane/placed.hpp"
-#include "ferry/dataplane/route_table.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
 #include "ferry/dataplane/stage.hpp"
 #include "ferry/platform/result.hpp"
@@ -76,12 +76,12 @@ class stage_graph {
  public:
   // Builds pools, rings and stages, then starts the threads, each pinned (when its layout says so) before it
   // reports ready. `backend` must have layout.io rx ports and layout.route tx ports (one of each to run to
-  // completion); it and everything passed by reference must outlive the graph. The error names what failed.
+  // completion); `policies` must have a qsbr reader slot per stage (each thread takes the slot of its index and
+  // passes a quiescent point after every round of polls); stage s writes tally slot s of the policies' route and
+  // peer states, which must have layout.stage_count() slots. `events` (may be null) hears of verified guardian set
+  // upgrades. Everything passed must outlive the graph. The error names what failed.
   static platform::result<std::unique_ptr<stage_graph>> start(const graph_options& options, io_backend& backend,
-                                                              const route_table& routes,
-                                                              std::span<const endpoint> hops,
-                                                              const verify::key_sets& keys,
-                                                              const trusted_upstreams& trusted);
+                                                              policy_store& policies, control_events* events);
 
   stage_graph(const stage_graph&) = delete;
   stage_graph& operator=(const stage_graph&) = delete;
@@ -92,8 +92,11 @@ class stage_graph {
   void stop() noexcept;
 
   std::size_t stage_count() const noexcept { return _info.size(); }
+  std::size_t thread_count() const noexcept { return _threads.size(); }
   const stage_info& info(std::size_t stage) const noexcept { return _info[stage]; }
   counter_values counters(std::size_t stage) const noexcept { return _counters[stage]->read(); }
+  // Descriptors waiting in the stage's input rings now (0 for a stage fed by a port): the rings' occupancy.
+  std::uint64_t ring_waiting(std::size_t stage) const noexcept;
   // The whole path: rx of the io (or rtc) stages, forwarded of the route (or rtc) stages, every stage's drops.
   counter_values totals() const noexcept;
   const stage_layout& layout() const noexcept { return _layout; }
@@ -108,10 +111,12 @@ class stage_graph {
   std::vector<std::unique_ptr<stage_counters>> _counters;
   std::vector<placed<buffer_pool>> _pools;
   std::vector<placed<spsc_ring<message_desc>>> _desc_rings;
+  std::vector<std::vector<const spsc_ring<message_desc>*>> _inputs;  // per stage: the rings it consumes
   std::vector<placed<spsc_ring<packet_buffer*>>> _return_rings;
   std::vector<std::unique_ptr<stage>> _stages;
   std::atomic<bool> _receiving{true};
   std::atomic<bool> _stop{false};
+  policy_store* _policies = nullptr;
   std::vector<std::thread> _threads;
 };
 

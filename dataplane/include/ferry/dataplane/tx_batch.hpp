@@ -1,8 +1,10 @@
 #pragma once
-// Outgoing frames of one burst, grouped by next hop and sent with one sendmmsg. Messages are not copied: each
-// frame is a gather list of a fresh 16-byte header and the messages as they sit in the receive buffers, which must
-// stay untouched until flush() returns.
+// Outgoing frames of one burst, grouped by next hop and sent with one sendmmsg per kind of hop: UDP hops through
+// the backend's tx port, local sinks through a Unix datagram socket of the batch's own. Messages are not copied:
+// each frame is a gather list of a fresh 16-byte header and the messages as they sit in the receive buffers, which
+// must stay untouched until flush() returns.
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -10,27 +12,37 @@
 #include <vector>
 
 #include "ferry/dataplane/counters.hpp"
-#include "ferry/dataplane/endpoint.hpp"
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/policy.hpp"
 
 namespace ferry::dp {
 
 class tx_batch {
  public:
   static constexpr std::uint32_t max_frames = 64;
-  static constexpr std::uint32_t max_parts = 64;  // per frame: the header and up to 63 messages
+  static constexpr std::uint32_t max_parts = 64;   // per frame: the header and up to 63 messages
+  static constexpr std::uint32_t max_hops = 4096;  // next hops a policy may name
 
   // max_frame_bytes: the largest frame to build (1472 keeps a frame in one Ethernet packet over IPv4); a single
-  // message bigger than that still goes, alone in its frame. hops: the next hops, indexed as in the route table;
-  // must outlive the batch. Allocates here, never afterwards.
-  tx_batch(std::size_t max_frame_bytes, std::span<const endpoint> hops);
+  // message bigger than that still goes, alone in its frame. Opens the socket for local sinks. Allocates here,
+  // never afterwards.
+  explicit tx_batch(std::size_t max_frame_bytes);
+  tx_batch(const tx_batch&) = delete;
+  tx_batch& operator=(const tx_batch&) = delete;
+  ~tx_batch();
 
-  // Adds an encoded message (header and body) for `hop`. False when the batch has no room: flush() and add again.
-  bool add(std::uint32_t hop, std::span<const std::byte> encoded) noexcept;
+  // The next hops that add() indexes, until the next flush(): the current policy's. Must be called on an empty
+  // batch; `hops` (at most max_hops) must stay valid until flush() returns.
+  void use(std::span<const next_hop> hops) noexcept { _hops = hops; }
 
-  // Sends every frame and empties the batch. Counts each message as forwarded, or dropped as tx_error when the
-  // backend refused its frame, and each frame sent in tx_datagrams/tx_bytes.
+  // Adds an encoded message (header and body) for `hop`. `copy`: an extra copy of a message that also goes to
+  // another hop (a replicating route), counted in copies rather than forwarded. False when the batch has no room:
+  // flush() and add again.
+  bool add(std::uint32_t hop, std::span<const std::byte> encoded, bool copy = false) noexcept;
+
+  // Sends every frame and empties the batch. Counts each message as forwarded (a copy: in copies), or dropped as
+  // tx_error (a copy: copy_errors) when its frame was refused, and each frame sent in tx_datagrams/tx_bytes.
   void flush(tx_port& port, counter_values& tally) noexcept;
 
   bool empty() const noexcept { return _frames == 0; }
@@ -42,19 +54,26 @@ class tx_batch {
     std::uint32_t hop;
     std::uint32_t parts;
     std::uint32_t bytes;
+    std::uint32_t copies;  // of its messages, how many are extra copies
   };
 
   std::uint32_t open_frame(std::uint32_t hop) noexcept;
+  // Counts frames [from, to) of the list `order` as sent.
+  void sent(const std::uint32_t* order, std::uint32_t from, std::uint32_t to, counter_values& tally) noexcept;
+  void refused(std::uint32_t f, counter_values& tally) noexcept;
+  std::uint32_t send_sinks(mmsghdr* messages, std::uint32_t n) noexcept;
 
   std::size_t _max_frame_bytes;
-  std::span<const endpoint> _hops;
-  std::vector<std::uint32_t> _open;        // per hop: the frame being filled, or none
-  std::vector<std::uint64_t> _sequence;    // per hop: the next frame sequence number
+  std::span<const next_hop> _hops;
+  int _sink_socket = -1;
+  std::vector<std::uint32_t> _open;      // per hop: the frame being filled, or none
+  std::vector<std::uint64_t> _sequence;  // per hop index: the next frame sequence number
   std::uint32_t _frames = 0;
   frame _frame[max_frames];
   std::byte _headers[max_frames][frame_header_size];
   iovec _iov[max_frames][max_parts];
-  mmsghdr _messages[max_frames];
+  mmsghdr _messages[max_frames];  // UDP frames first, then sink frames, as flush() orders them
+  std::uint32_t _order[max_frames];
 };
 
 }  // namespace ferry::dp

@@ -10,6 +10,7 @@
 
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/message_desc.hpp"
+#include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
 #include "ferry/dataplane/stage.hpp"
 #include "ferry/verify/verified_cache.hpp"
@@ -20,10 +21,12 @@ namespace ferry::dp {
 class verify_stage final : public stage {
  public:
   // inputs: one ring per io stage, this stage consuming. outputs: one ring per route stage, this stage producing;
-  // a descriptor goes to outputs[owner % outputs.size()]. Allocates here (the cache too), never afterwards.
+  // a descriptor goes to outputs[owner % outputs.size()]. Verifies against the key sets of the policy current at
+  // each burst; slot: this stage's slot in the route tallies; events: where verified guardian set upgrades are
+  // reported (may be null). Allocates here (the cache too), never afterwards.
   verify_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
-               std::vector<spsc_ring<message_desc>*> outputs, const verify::key_sets& keys,
-               std::size_t cache_entries, stage_counters& counters);
+               std::vector<spsc_ring<message_desc>*> outputs, const policy_store& policies, std::uint32_t slot,
+               control_events* events, std::size_t cache_entries, stage_counters& counters);
 
   std::uint32_t poll_once() noexcept override;
 
@@ -36,6 +39,9 @@ class verify_stage final : public stage {
   std::uint32_t _burst;
   std::vector<spsc_ring<message_desc>*> _inputs;
   std::vector<spsc_ring<message_desc>*> _outputs;
+  const policy_store& _policies;
+  std::uint32_t _stage;
+  control_events* _events;
   verify::verified_cache _cache;
   verify::verifier _verifier;
   stage_counters& _counters;

@@ -14,6 +14,8 @@ struct addressing {
   std::uint32_t source;       // Wormhole emitter chain, Hyperlane origin domain, LayerZero source eid, opaque
                               // and quorum source
   std::uint32_t destination;  // the destination the message names; 0 for Wormhole, whose VAAs name none
+  const std::byte* emitter;   // 32 bytes inside the body: Wormhole emitter address, Hyperlane or LayerZero sender;
+                              // nullptr for opaque and quorum messages, which name none
 };
 
 // Parses just enough of a message body of `kind` to know its addressing. Checks every length it relies on;

@@ -32,6 +32,9 @@ class verifier {
   // `keys` and `cache` must outlive the verifier; `cache` belongs to the verifier's thread.
   verifier(const key_sets& keys, verified_cache& cache) noexcept : _keys(&keys), _cache(&cache) {}
 
+  // Verifies against `keys` from now on (a new snapshot of them); they must outlive their use.
+  void use(const key_sets& keys) noexcept { _keys = &keys; }
+
   // The verdict on one message (its bytes as carried in a frame) at unix time `now`. Parses it, runs the cheap
   // checks (key set known and current, signature counts and order), then, unless the cache holds the message,
   // the signatures; a valid message enters the cache. One the cache holds is `duplicate` (it passed the cheap

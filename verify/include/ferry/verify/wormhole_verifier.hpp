@@ -42,9 +42,10 @@ class guardian_registry {
   std::span<const guardian_set> sets() const noexcept { return _sets; }
 
   // What a verified guardian set upgrade does: the new set becomes current, the old current one expires
-  // set_expiry_seconds after `now`. Fails when new_index is not current + 1 (Governance.sol's rule) or the
-  // keys are not a valid set.
-  platform::result<void> upgrade(std::uint32_t new_index, std::vector<eth_address> keys, std::uint64_t now);
+  // expiry_seconds after `now` (the core contract's is set_expiry_seconds). Fails when new_index is not
+  // current + 1 (Governance.sol's rule) or the keys are not a valid set.
+  platform::result<void> upgrade(std::uint32_t new_index, std::vector<eth_address> keys, std::uint64_t now,
+                                 std::uint64_t expiry_seconds = set_expiry_seconds);
 
  private:
   std::vector<guardian_set> _sets;  // few, so a scan beats a map

@@ -1,0 +1,205 @@
+#include "ferry/control/key_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace ferry::ctl {
+
+namespace {
+
+constexpr std::size_t max_key_file = 64 * 1024;
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Closes a descriptor, and wipes a buffer that held a secret, however the function returns.
+class file_closer {
+ public:
+  explicit file_closer(int fd) noexcept : _fd(fd) {}
+  file_closer(const file_closer&) = delete;
+  file_closer& operator=(const file_closer&) = delete;
+  ~file_closer() {
+    if (_fd >= 0) ::close(_fd);
+  }
+
+ private:
+  int _fd;
+};
+
+class wiper {
+ public:
+  explicit wiper(std::string& text) noexcept : _text(text) {}
+  wiper(const wiper&) = delete;
+  wiper& operator=(const wiper&) = delete;
+  ~wiper() { explicit_bzero(_text.data(), _text.size()); }
+
+ private:
+  std::string& _text;
+};
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+}  // namespace
+
+platform::result<std::string> read_key_file(const std::string& path, key_secrecy secrecy) {
+  // O_NONBLOCK: opening a FIFO someone put there must not hang start-up; it is refused below as not a file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return platform::error(path + ": is a symbolic link; name the file itself (whoever owns a link can point it "
+                                    "at other keys)");
+    }
+    return platform::error(path + ": cannot open: " + std::strerror(errno));
+  }
+  file_closer closer(fd);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return platform::error(path + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) return platform::error(path + ": not a regular file");
+  const uid_t self = ::geteuid();
+  if (info.st_uid != 0 && info.st_uid != self) {
+    return platform::error(path + ": owned by uid " + std::to_string(info.st_uid) +
+                           "; a key file must belong to root or to the user ferryd runs as (uid " +
+                           std::to_string(self) + "): chown " + std::to_string(self) + " " + path);
+  }
+  const mode_t mode = info.st_mode & 07777;
+  const mode_t allowed = secrecy == key_secrecy::secret ? 0750 : 0755;  // the fix suggested
+  if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return platform::error(path + ": writable by its group or others (mode " + octal(mode) +
+                           "), so someone else could replace the keys: chmod " + octal(mode & allowed) + " " + path);
+  }
+  if (secrecy == key_secrecy::secret && (mode & S_IROTH) != 0) {
+    return platform::error(path + ": readable by others (mode " + octal(mode) + ") but it holds a secret: chmod " +
+                           octal(mode & allowed) + " " + path);
+  }
+  if (info.st_size > static_cast<off_t>(max_key_file)) {
+    return platform::error(path + ": larger than 64 KiB; not a key file");
+  }
+  // One buffer sized up front, so that no copy of a secret is left behind by a reallocation.
+  std::string text(max_key_file + 1, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t got = ::read(fd, text.data() + size, text.size() - size);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      explicit_bzero(text.data(), text.size());
+      return platform::error(path + ": cannot read: " + std::strerror(errno));
+    }
+    if (got == 0) break;
+    size += static_cast<std::size_t>(got);
+  }
+  if (size > max_key_file) {
+    explicit_bzero(text.data(), text.size());
+    return platform::error(path + ": larger than 64 KiB; not a key file");
+  }
+  explicit_bzero(text.data() + size, text.size() - size);
+  text.resize(size);  // shrinking keeps the buffer
+  return text;
+}
+
+platform::result<std::vector<std::byte>> read_link_key(const std::string& path) {
+  auto read = read_key_file(path, key_secrecy::secret);
+  if (!read) return std::move(read).err();
+  std::string& text = *read;
+  const wiper wipe(text);
+  std::vector<std::byte> secret;
+  secret.reserve(64);
+  std::size_t line = 1;
+  int high = -1;  // the first digit of a byte, waiting for its second
+  bool token_start = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (is_space(c)) {
+      if (c == '\n') ++line;
+      token_start = true;
+      continue;
+    }
+    if (token_start && c == '0' && i + 1 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X') && high < 0) {
+      ++i;
+      token_start = false;
+      continue;
+    }
+    token_start = false;
+    const int nibble = hex_value(c);
+    if (nibble < 0) {
+      explicit_bzero(secret.data(), secret.size());
+      return platform::error(path + ": line " + std::to_string(line) +
+                             ": not a hex digit; a link key file holds hex digits, whitespace and '#' comments");
+    }
+    if (high < 0) {
+      high = nibble;
+      continue;
+    }
+    if (secret.size() == 64) {
+      explicit_bzero(secret.data(), secret.size());
+      return platform::error(path + ": more than 64 bytes; a link key is 16 to 64 bytes");
+    }
+    secret.push_back(static_cast<std::byte>(high << 4 | nibble));
+    high = -1;
+  }
+  if (high >= 0) {
+    explicit_bzero(secret.data(), secret.size());
+    return platform::error(path + ": an odd number of hex digits; a key is whole bytes, two digits each");
+  }
+  if (secret.size() < 16) {
+    const std::string count = std::to_string(secret.size());
+    explicit_bzero(secret.data(), secret.size());
+    return platform::error(path + ": " + count + " bytes; a link key is 16 to 64 bytes (32 to 128 hex digits)");
+  }
+  return secret;
+}
+
+platform::result<std::vector<verify::eth_address>> read_guardian_keys(const std::string& path) {
+  auto read = read_key_file(path, key_secrecy::public_keys);
+  if (!read) return std::move(read).err();
+  const std::string_view text = *read;
+  std::vector<verify::eth_address> keys;
+  std::size_t line = 0;
+  for (std::size_t begin = 0; begin < text.size();) {
+    ++line;
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view entry = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (const std::size_t hash = entry.find('#'); hash != std::string_view::npos) entry = entry.substr(0, hash);
+    while (!entry.empty() && is_space(entry.front())) entry.remove_prefix(1);
+    while (!entry.empty() && is_space(entry.back())) entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    if (entry.starts_with("0x") || entry.starts_with("0X")) entry.remove_prefix(2);
+    verify::eth_address key{};
+    bool valid = entry.size() == 2 * key.size();
+    for (std::size_t d = 0; valid && d < entry.size(); ++d) {
+      const int nibble = hex_value(entry[d]);
+      valid = nibble >= 0;
+      if (valid) key[d / 2] |= static_cast<std::byte>(d % 2 == 0 ? nibble << 4 : nibble);
+    }
+    if (!valid) {
+      return platform::error(path + ": line " + std::to_string(line) +
+                             ": expected a 20-byte guardian address (40 hex digits, \"0x\" first allowed)");
+    }
+    keys.push_back(key);
+  }
+  if (keys.empty()) return platform::error(path + ": holds no guardian address (one a line expected)");
+  return keys;
+}
+
+}  // namespace ferry::ctl

@@ -1,0 +1,537 @@
+// The control plane against a running router in this process: real backend, real stages and threads, real
+// sockets on loopback; configurations written as in a file. What changes under live traffic: routes, limits,
+// breakers, keys, guardian set upgrades.
+
+#include "ferry/control/router.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ferry/control/config.hpp"
+#include "ferry/dataplane/frame.hpp"
+#include "support/guardians.hpp"
+#include "support/messages.hpp"
+
+namespace ferry::ctl {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::bytes;
+using testing::guardian_keys;
+
+// A datagram socket (UDP on loopback, or Unix at a path) that the test reads frames from.
+class listener {
+ public:
+  static listener udp() {
+    listener l(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(l._fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t n = sizeof a;
+    ::getsockname(l._fd, reinterpret_cast<sockaddr*>(&a), &n);
+    l._name = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    const int size = 8 << 20;  // past rmem_max when root may force it: a burst must not overflow the test's reader
+    if (::setsockopt(l._fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+      ::setsockopt(l._fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+    return l;
+  }
+  static listener unix_at(const std::string& path) {
+    listener l(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    EXPECT_EQ(::bind(l._fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    l._name = "unix:" + path;
+    return l;
+  }
+  listener(listener&& o) noexcept : _fd(std::exchange(o._fd, -1)), _name(std::move(o._name)) {}
+  ~listener() {
+    if (_fd >= 0) ::close(_fd);
+  }
+  const std::string& name() const { return _name; }
+
+  // The bodies of every message in the frames waiting now, or arriving within `quiet` of the last one.
+  std::vector<bytes> take(std::chrono::milliseconds quiet = 200ms) {
+    std::vector<bytes> out;
+    std::vector<std::byte> buffer(65536);
+    for (;;) {
+      pollfd p{_fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0) break;
+      const ssize_t got = ::recv(_fd, buffer.data(), buffer.size(), 0);
+      if (got <= 0) break;
+      dp::frame_view frame;
+      EXPECT_EQ(dp::parse_frame({buffer.data(), static_cast<std::size_t>(got)}, frame), dp::frame_status::ok);
+      for (const dp::message_ref m : frame) out.emplace_back(m.body.begin(), m.body.end());
+    }
+    return out;
+  }
+
+ private:
+  explicit listener(int fd) : _fd(fd) {}
+  int _fd;
+  std::string _name;
+};
+
+// Reads a listener on its own thread until destroyed, as a next hop or a local consumer would: a Unix datagram
+// socket queues only net.unix.max_dgram_qlen (10) datagrams, and a slow build sends frames one at a time.
+class collector {
+ public:
+  explicit collector(listener& from) : _thread([this, &from] {
+    while (!_stop.load()) {
+      std::vector<bytes> got = from.take(1ms);
+      std::lock_guard<std::mutex> hold(_lock);
+      for (bytes& m : got) _messages.push_back(std::move(m));
+    }
+  }) {}
+  ~collector() { stop(); }
+  void stop() {
+    _stop.store(true);
+    if (_thread.joinable()) _thread.join();
+  }
+  // Everything read so far (all of it once stop() has returned).
+  std::vector<bytes> messages() {
+    std::lock_guard<std::mutex> hold(_lock);
+    return _messages;
+  }
+
+ private:
+  std::mutex _lock;
+  std::vector<bytes> _messages;
+  std::atomic<bool> _stop{false};
+  std::thread _thread;
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/ferry-router-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    _dir = dir;
+    _sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(_sender, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t n = sizeof a;
+    ::getsockname(_sender, reinterpret_cast<sockaddr*>(&a), &n);
+    _sender_address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  }
+  void TearDown() override {
+    if (_router) _router->stop();
+    _router.reset();
+    ::close(_sender);
+    std::filesystem::remove_all(_dir);
+  }
+
+  // A configuration: staged (io, verify, route: the rings and every stage in play) over sockets, devnet keys (and
+  // the demo keys of the built-in default), then `rest` (routes, peers, ...). `verify` replaces the [verify] lines.
+  std::string config_text(const std::string& rest, const std::string& verify = "wormhole_network = \"devnet\"\n") {
+    return "[control]\nsocket = \"" + _dir + "/ferryd.sock\"\n"
+           "[dataplane]\nbackend = \"socket\"\nlisten = \"127.0.0.1:0\"\nlayout = \"staged\"\ncpu = \"none\"\n"
+           "[verify]\n" + verify + rest;
+  }
+  config parse(const std::string& rest, const std::string& verify = "wormhole_network = \"devnet\"\n") {
+    auto cfg = parse_config(config_text(rest, verify), "test");
+    EXPECT_TRUE(cfg.ok()) << (cfg ? "" : cfg.err().message());
+    return cfg ? std::move(*cfg) : config{};
+  }
+  void start(const std::string& rest, const std::string& verify = "wormhole_network = \"devnet\"\n") {
+    auto r = router::start(parse(rest, verify));
+    ASSERT_TRUE(r.ok()) << r.err().message();
+    _router = std::move(*r);
+  }
+
+  void send(const std::vector<testing::message>& messages) {
+    const bytes datagram = testing::frame_of(messages);
+    const dp::endpoint to = _router->listening();
+    ASSERT_EQ(::sendto(_sender, datagram.data(), datagram.size(), 0, to.address(), to.length()),
+              static_cast<ssize_t>(datagram.size()));
+  }
+  void send_one(std::uint8_t kind, const bytes& body) { send({{kind, body}}); }
+  static constexpr std::uint8_t opaque = 4, wormhole = 1;
+
+  // Waits (bounded) until the router has taken in `messages` and accounted for each.
+  void settle(std::uint64_t messages) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      const dp::counter_values c = _router->counters();
+      const bool done = c.rx >= messages && c.rx == c.forwarded + c.dropped();
+      if (done || std::chrono::steady_clock::now() > deadline) {
+        ASSERT_EQ(c.rx, messages);
+        ASSERT_EQ(c.rx, c.forwarded + c.dropped());
+        return;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  std::uint64_t drops(dp::drop_reason r) { return _router->counters().drops[static_cast<std::size_t>(r)]; }
+  route_stats route(const std::string& name) {
+    for (route_report& r : _router->routes()) {
+      if (r.config.name == name) return r.stats;
+    }
+    ADD_FAILURE() << "no route " << name;
+    return {};
+  }
+  static std::string opaque_route(const std::string& name, int source, const std::string& next_hop,
+                                  const std::string& extra = "") {
+    return "[[routes]]\nname = \"" + name + "\"\nkind = \"opaque\"\nsource = " + std::to_string(source) +
+           "\ndestination = \"*\"\nnext_hop = \"" + next_hop + "\"\n" + extra;
+  }
+  static std::uint64_t unix_now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+  std::string _dir;
+  int _sender = -1;
+  std::string _sender_address;
+  std::unique_ptr<router> _router;
+};
+
+TEST_F(RouterTest, ReplicateBalanceLocalSinkAndDropRoutes) {
+  listener a = listener::udp(), b = listener::udp(), sink = listener::unix_at(_dir + "/sink.sock");
+  start("[[next_hop_groups]]\nname = \"both\"\nhops = [\"" + a.name() + "\", \"" + b.name() +
+        "\"]\npolicy = \"replicate\"\n"
+        "[[next_hop_groups]]\nname = \"spread\"\nhops = [\"" + a.name() + "\", \"" + b.name() +
+        "\"]\npolicy = \"balance\"\n" +
+        opaque_route("replicated", 1, "both") + opaque_route("balanced", 2, "spread") +
+        opaque_route("local", 3, sink.name()) +
+        "[[routes]]\nname = \"dropped\"\nkind = \"opaque\"\nsource = 4\ndestination = \"*\"\naction = \"drop\"\n");
+  constexpr int each = 40;
+  collector from_a(a), from_b(b), from_sink(sink);
+  for (int i = 0; i < each; ++i) {
+    for (std::uint32_t source = 1; source <= 4; ++source) {
+      send_one(opaque, testing::opaque_body(source, static_cast<std::uint32_t>(i), 8 + static_cast<std::size_t>(i)));
+    }
+  }
+  settle(4 * each);
+  std::this_thread::sleep_for(200ms);  // the last frames on their way to the collectors
+  from_a.stop();
+  from_b.stop();
+  from_sink.stop();
+  const auto at_a = from_a.messages(), at_b = from_b.messages(), at_sink = from_sink.messages();
+  // Count by source: the opaque envelope starts with source u32, destination u32 (big-endian).
+  const auto source_of = [](const bytes& m) {
+    return (std::to_integer<std::uint32_t>(m[0]) << 24) | (std::to_integer<std::uint32_t>(m[1]) << 16) |
+           (std::to_integer<std::uint32_t>(m[2]) << 8) | std::to_integer<std::uint32_t>(m[3]);
+  };
+  std::map<std::uint32_t, int> count_a, count_b, count_sink;
+  for (const bytes& m : at_a) count_a[source_of(m)]++;
+  for (const bytes& m : at_b) count_b[source_of(m)]++;
+  for (const bytes& m : at_sink) count_sink[source_of(m)]++;
+  EXPECT_EQ(count_a[1], each) << "replicate: every message to every hop";
+  EXPECT_EQ(count_b[1], each);
+  EXPECT_EQ(count_a[2] + count_b[2], each) << "balance: every message to one hop";
+  EXPECT_GT(count_a[2], 0);
+  EXPECT_GT(count_b[2], 0);
+  EXPECT_EQ(count_sink[3], each) << "the local sink";
+  EXPECT_EQ(count_a[4] + count_b[4] + count_sink[4], 0) << "a drop route sends nothing";
+
+  const dp::counter_values c = _router->counters();
+  EXPECT_EQ(c.forwarded, 3u * each) << "a replicated message is forwarded once";
+  EXPECT_EQ(c.copies, 1u * each) << "and its second hop's copy is counted as a copy";
+  EXPECT_EQ(drops(dp::drop_reason::route_drop), 1u * each);
+  EXPECT_EQ(route("replicated").forwarded, 1u * each);
+  EXPECT_EQ(route("dropped").dropped_by_action, 1u * each);
+  EXPECT_EQ(route("local").matched, 1u * each);
+}
+
+TEST_F(RouterTest, PeerLimitAppliesBeforeVerificationAndRouteLimitAfter) {
+  listener a = listener::udp();
+  // The sender is a named peer with a bucket of 20 and a trickle of 1/s: of 200 messages sent at once, 20 pass
+  // (give or take the second that may pass while sending). The route's own bucket (5) then passes 5 of those.
+  start("[[peers]]\nname = \"flooder\"\naddresses = [\"" + _sender_address +
+        "\"]\nrate = 1.0\nburst = 20\n" + opaque_route("limited", 1, a.name(), "rate = 0.5\nburst = 5\n") +
+        opaque_route("free", 2, a.name()));
+  for (int i = 0; i < 100; ++i) {
+    send_one(opaque, testing::opaque_body(1, static_cast<std::uint32_t>(i)));
+    send_one(opaque, testing::opaque_body(2, static_cast<std::uint32_t>(i)));
+  }
+  settle(200);
+  const std::uint64_t peer_limited = drops(dp::drop_reason::rate_limited_peer);
+  EXPECT_GE(peer_limited, 200u - 22u);
+  EXPECT_LE(peer_limited, 200u - 20u);
+  const std::uint64_t route_limited = drops(dp::drop_reason::rate_limited_route);
+  EXPECT_GT(route_limited, 0u);
+  EXPECT_LE(route("limited").forwarded, 6u) << "the route's burst, and at most one token more";
+  const auto peers = _router->peers();
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].stats.rx, 200u);
+  EXPECT_EQ(peers[0].stats.rate_limited, peer_limited);
+  EXPECT_EQ(a.take().size(), _router->counters().forwarded);
+}
+
+TEST_F(RouterTest, BreakerTripsOnFailureRatioDropsAsBreakerOpenAndClosesAfterCooldown) {
+  listener a = listener::udp();
+  start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
+        a.name() + "\"\n[routes.breaker]\nfailure_ratio = 0.5\nmin_verified = 10\nwindow_ms = 60000\n"
+        "cooldown_ms = 1000\n");
+  const guardian_keys devnet = guardian_keys::devnet(), forger = guardian_keys::generated("forger", 1);
+  std::uint64_t sequence = 1;
+  for (int i = 0; i < 10; ++i) send_one(wormhole, forger.vaa(0, 2, sequence++));  // bad signatures
+  settle(10);
+  EXPECT_EQ(drops(dp::drop_reason::bad_signature), 10u);
+  EXPECT_EQ(route("eth").breaker, "tripped");
+  EXPECT_EQ(route("eth").trips, 1u);
+  for (int i = 0; i < 5; ++i) send_one(wormhole, devnet.vaa(0, 2, sequence++));
+  settle(15);
+  EXPECT_EQ(drops(dp::drop_reason::breaker_open), 5u) << "valid, but the route is open";
+  EXPECT_TRUE(a.take(50ms).empty());
+  // Closes by itself after the cool-down (bounded wait), then forwards again.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (route("eth").breaker != "closed" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(route("eth").breaker, "closed");
+  for (int i = 0; i < 5; ++i) send_one(wormhole, devnet.vaa(0, 2, sequence++));
+  settle(20);
+  EXPECT_EQ(a.take().size(), 5u);
+  EXPECT_EQ(route("eth").verify_failed, 10u);
+  EXPECT_EQ(route("eth").verified, 10u);
+}
+
+TEST_F(RouterTest, BreakerTripsOnVolumeAndStaysOpenUntilResumedByHand) {
+  listener a = listener::udp();
+  start(opaque_route("busy", 1, a.name(), "[routes.breaker]\nmax_messages = 30\nwindow_ms = 60000\ncooldown_ms = 0\n"));
+  for (int i = 0; i < 50; ++i) send_one(opaque, testing::opaque_body(1, static_cast<std::uint32_t>(i)));
+  settle(50);
+  EXPECT_EQ(_router->counters().forwarded, 30u);
+  EXPECT_EQ(drops(dp::drop_reason::breaker_open), 20u) << "the 31st tripped it, and every one after";
+  EXPECT_EQ(route("busy").breaker, "tripped");
+  ASSERT_TRUE(_router->resume_route("busy").ok());
+  EXPECT_EQ(route("busy").breaker, "closed");
+  for (int i = 0; i < 10; ++i) send_one(opaque, testing::opaque_body(1, static_cast<std::uint32_t>(100 + i)));
+  settle(60);
+  EXPECT_EQ(_router->counters().forwarded, 40u);
+  EXPECT_EQ(a.take().size(), 40u);
+}
+
+TEST_F(RouterTest, PauseAndResumeByHandSurviveAReload) {
+  listener a = listener::udp();
+  const std::string routes = opaque_route("r", 1, a.name());
+  start(routes);
+  ASSERT_TRUE(_router->pause_route("r").ok());
+  EXPECT_FALSE(_router->pause_route("nope").ok());
+  EXPECT_EQ(route("r").breaker, "paused");
+  ASSERT_TRUE(_router->reload(parse(routes + opaque_route("other", 2, a.name()))).ok());
+  EXPECT_EQ(route("r").breaker, "paused") << "a reload does not resume a paused route";
+  for (int i = 0; i < 4; ++i) send_one(opaque, testing::opaque_body(1, static_cast<std::uint32_t>(i)));
+  settle(4);
+  EXPECT_EQ(drops(dp::drop_reason::breaker_open), 4u);
+  ASSERT_TRUE(_router->resume_route("r").ok());
+  for (int i = 0; i < 4; ++i) send_one(opaque, testing::opaque_body(1, static_cast<std::uint32_t>(10 + i)));
+  settle(8);
+  EXPECT_EQ(a.take().size(), 4u);
+}
+
+TEST_F(RouterTest, GuardianSetRotationByReloadOldSetServesUntilItsExpiry) {
+  listener a = listener::udp();
+  const guardian_keys old_set = guardian_keys::generated("old", 4), new_set = guardian_keys::generated("new", 7);
+  const std::string routes = "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
+                             "next_hop = \"" + a.name() + "\"\n";
+  start(routes, "wormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 3\nkeys = " + old_set.toml_list() + "\n");
+  std::uint64_t sequence = 1;
+  send_one(wormhole, old_set.vaa(3, 2, sequence++));
+  send_one(wormhole, new_set.vaa(4, 2, sequence++));
+  settle(2);
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_EQ(drops(dp::drop_reason::unknown_key_set), 1u) << "set 4 is not known yet";
+
+  // Mid-stream: set 4 becomes current, set 3 expires two seconds from now.
+  const std::uint64_t expiry = unix_now() + 2;
+  ASSERT_TRUE(_router
+                  ->reload(parse(routes, "wormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 3\nkeys = " +
+                                             old_set.toml_list() + "\nexpiration_time = " + std::to_string(expiry) +
+                                             "\n[[verify.wormhole]]\nindex = 4\nkeys = " + new_set.toml_list() + "\n"))
+                  .ok());
+  send_one(wormhole, new_set.vaa(4, 2, sequence++));
+  send_one(wormhole, old_set.vaa(3, 2, sequence++));
+  settle(4);
+  EXPECT_EQ(a.take().size(), 2u) << "the new set from the switch, the old one until its expiry";
+  while (unix_now() <= expiry) std::this_thread::sleep_for(50ms);  // at most ~2 s
+  send_one(wormhole, old_set.vaa(3, 2, sequence++));
+  send_one(wormhole, new_set.vaa(4, 2, sequence++));
+  settle(6);
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_EQ(drops(dp::drop_reason::expired_key_set), 1u);
+  const key_report keys = _router->keys();
+  ASSERT_EQ(keys.wormhole.size(), 2u);
+  EXPECT_TRUE(keys.wormhole[1].current);
+}
+
+TEST_F(RouterTest, KeysRotateRereadsGuardianKeyFiles) {
+  listener a = listener::udp();
+  const guardian_keys first = guardian_keys::generated("first", 3), second = guardian_keys::generated("second", 3);
+  const std::string file = _dir + "/set-0.keys";
+  std::ofstream(file) << first.key_file();
+  ::chmod(file.c_str(), 0644);
+  start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
+            a.name() + "\"\n",
+        "wormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 0\nkeys_file = \"" + file + "\"\n");
+  send_one(wormhole, first.vaa(0, 2, 1));
+  settle(1);
+  EXPECT_EQ(a.take().size(), 1u);
+  std::ofstream(file, std::ios::trunc) << second.key_file();
+  ASSERT_TRUE(_router->rotate_keys().ok());
+  send_one(wormhole, second.vaa(0, 2, 2));
+  send_one(wormhole, first.vaa(0, 2, 3));
+  settle(3);
+  EXPECT_EQ(a.take().size(), 1u) << "only the keys now in the file";
+  EXPECT_EQ(drops(dp::drop_reason::bad_signature), 1u);
+  ::chmod(file.c_str(), 0666);
+  const auto refused = _router->rotate_keys();
+  ASSERT_FALSE(refused.ok()) << "a key file anyone may write is refused";
+  send_one(wormhole, second.vaa(0, 2, 4));
+  settle(4);
+  EXPECT_EQ(a.take().size(), 1u) << "and the keys in use stay";
+}
+
+TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
+  listener a = listener::udp();
+  const guardian_keys devnet = guardian_keys::devnet(), next = guardian_keys::generated("next", 5),
+                      forger = guardian_keys::generated("forger", 1);
+  start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
+            a.name() + "\"\n",
+        "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\nguardian_set_expiry = 2\n");
+  // A forged upgrade (not signed by set 0) changes nothing.
+  send_one(wormhole, forger.upgrade(0, 1, forger, 7));
+  settle(1);
+  EXPECT_EQ(drops(dp::drop_reason::bad_signature), 1u);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(_router->keys().wormhole.size(), 1u);
+
+  // The real one, signed by the devnet guardian (set 0): set 1 becomes current by itself.
+  send_one(wormhole, devnet.upgrade(0, 1, next, 8));
+  settle(2);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (_router->keys().wormhole.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const key_report keys = _router->keys();
+  ASSERT_EQ(keys.wormhole.size(), 2u);
+  EXPECT_TRUE(keys.wormhole[1].current);
+  EXPECT_EQ(keys.wormhole[1].index, 1u);
+  EXPECT_EQ(_router->stats().keys.guardian_set_upgrades, 1u);
+  send_one(wormhole, next.vaa(1, 2, 100));
+  send_one(wormhole, devnet.vaa(0, 2, 101));
+  settle(4);
+  EXPECT_EQ(a.take().size(), 2u) << "set 1 from the upgrade; set 0 until its expiry two seconds on";
+  const std::uint64_t expiry = keys.wormhole[0].expiration_time;
+  while (unix_now() <= expiry) std::this_thread::sleep_for(50ms);
+  send_one(wormhole, devnet.vaa(0, 2, 102));
+  settle(5);
+  EXPECT_EQ(drops(dp::drop_reason::expired_key_set), 1u);
+  // A reload keeps what the chain said: the file's sets are older.
+  ASSERT_TRUE(_router->reload(_router->running_config()).ok());
+  EXPECT_EQ(_router->keys().wormhole.size(), 2u);
+}
+
+TEST_F(RouterTest, ReloadRefusesStartUpFieldsAndKeepsRunning) {
+  listener a = listener::udp();
+  start(opaque_route("r", 1, a.name()));
+  config changed = parse(opaque_route("r", 1, a.name()));
+  changed.burst = 8;
+  changed.listen = *dp::endpoint::parse("127.0.0.1:9");
+  const auto refused = _router->reload(changed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.err().message().find("dataplane.listen"), std::string::npos) << refused.err().message();
+  EXPECT_NE(refused.err().message().find("dataplane.burst"), std::string::npos) << refused.err().message();
+  send_one(opaque, testing::opaque_body(1, 1));
+  settle(1);
+  EXPECT_EQ(a.take().size(), 1u);
+}
+
+TEST_F(RouterTest, RouteChangesUnderTrafficLoseNothingAndNeverMixTwoPolicies) {
+  listener a = listener::udp(), b = listener::udp();
+  // Source 1 goes to A in one policy and to B in the other; source 2 always to both (replicate). Whatever the swap
+  // timing, each message of source 1 arrives exactly once, and every message of source 2 twice.
+  const std::string to_a = opaque_route("one", 1, a.name()) +
+                           "[[next_hop_groups]]\nname = \"both\"\nhops = [\"" + a.name() + "\", \"" + b.name() +
+                           "\"]\n" + opaque_route("two", 2, "both");
+  const std::string to_b = opaque_route("one", 1, b.name()) +
+                           "[[next_hop_groups]]\nname = \"both\"\nhops = [\"" + b.name() + "\", \"" + a.name() +
+                           "\"]\n" + opaque_route("two", 2, "both");
+  start(to_a);
+  const config policy_a = parse(to_a), policy_b = parse(to_b);
+  std::atomic<bool> sending{true};
+  std::atomic<std::uint32_t> sent{0};
+  std::thread sender([&] {
+    for (std::uint32_t i = 0; i < 20000 && sending.load(); ++i) {
+      // Never more than 256 datagrams (512 messages) ahead of what the router has sent, so that neither the kernel
+      // nor a ring between stages (1024) ever has to drop one, however the threads are scheduled (slow builds too).
+      while (2ull * i > _router->counters().forwarded + 512 && sending.load()) std::this_thread::sleep_for(100us);
+      send({{opaque, testing::opaque_body(1, i)}, {opaque, testing::opaque_body(2, i)}});
+      sent.store(i + 1);
+    }
+  });
+  // The hops are read all along by their own thread, so that their socket buffers never overflow.
+  std::vector<bytes> at_a, at_b;
+  std::atomic<bool> reading{true};
+  std::thread reader([&] {
+    while (reading.load()) {
+      for (bytes& m : a.take(1ms)) at_a.push_back(std::move(m));
+      for (bytes& m : b.take(1ms)) at_b.push_back(std::move(m));
+    }
+  });
+  int reloads = 0;
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(_router->reload(reloads % 2 == 0 ? policy_b : policy_a).ok());
+    ++reloads;
+    std::this_thread::sleep_for(5ms);
+  }
+  sending.store(false);
+  sender.join();
+  settle(2ull * sent.load());
+  reading.store(false);
+  reader.join();
+  for (bytes& m : a.take()) at_a.push_back(std::move(m));
+  for (bytes& m : b.take()) at_b.push_back(std::move(m));
+  std::map<std::pair<std::uint32_t, std::uint32_t>, int> seen;  // (source, sequence) -> arrivals
+  const auto key_of = [](const bytes& m) {
+    const auto word = [&](std::size_t at) {
+      return (std::to_integer<std::uint32_t>(m[at]) << 24) | (std::to_integer<std::uint32_t>(m[at + 1]) << 16) |
+             (std::to_integer<std::uint32_t>(m[at + 2]) << 8) | std::to_integer<std::uint32_t>(m[at + 3]);
+    };
+    return std::make_pair(word(0), word(4));
+  };
+  for (const bytes& m : at_a) seen[key_of(m)]++;
+  for (const bytes& m : at_b) seen[key_of(m)]++;
+  const dp::counter_values totals = _router->counters();
+  ASSERT_EQ(at_a.size() + at_b.size(), totals.forwarded + totals.copies)
+      << "sent " << sent.load() << ", tx_error " << totals.drops[static_cast<std::size_t>(dp::drop_reason::tx_error)];
+  for (std::size_t r = 0; r < dp::drop_reason_count; ++r) {
+    EXPECT_EQ(totals.drops[r], 0u) << dp::to_string(static_cast<dp::drop_reason>(r));
+  }
+  for (std::uint32_t i = 0; i < sent.load(); ++i) {
+    ASSERT_EQ((seen[{1, i}]), 1) << "source 1, message " << i;
+    ASSERT_EQ((seen[{2, i}]), 2) << "source 2, message " << i;
+  }
+  EXPECT_GT(reloads, 50);
+  const dp::counter_values c = _router->counters();
+  EXPECT_EQ(c.forwarded, 2ull * sent.load());
+  EXPECT_EQ(c.copies, sent.load());
+  EXPECT_EQ(c.dropped(), 0u);
+  EXPECT_LE(_router->stats().snapshots_retired, 8u) << "retired snapshots stay bounded";
+}
+
+}  // namespace
+}  // namespace ferry::ctl
