@@ -283,15 +283,20 @@ TEST_F(RouterTest, BreakerTripsOnFailureRatioDropsAsBreakerOpenAndClosesAfterCoo
   listener a = listener::udp();
   start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
         a.name() + "\"\n[routes.breaker]\nfailure_ratio = 0.5\nmin_verified = 10\nwindow_ms = 60000\n"
-        "cooldown_ms = 1000\n");
+        "cooldown_ms = 3000\n");
   const guardian_keys devnet = guardian_keys::devnet(), forger = guardian_keys::generated("forger", 1);
-  std::uint64_t sequence = 1;
-  for (int i = 0; i < 10; ++i) send_one(wormhole, forger.vaa(0, 2, sequence++));  // bad signatures
+  // Signed first: the cool-down runs in wall time, and signing is slow in the sanitizer and emulated builds.
+  std::vector<bytes> forged, valid;
+  for (std::uint64_t sequence = 1; sequence <= 10; ++sequence) {
+    forged.push_back(forger.vaa(0, 2, sequence));
+    valid.push_back(devnet.vaa(0, 2, 100 + sequence));
+  }
+  for (const bytes& vaa : forged) send_one(wormhole, vaa);  // bad signatures
   settle(10);
   EXPECT_EQ(drops(dp::drop_reason::bad_signature), 10u);
   EXPECT_EQ(route("eth").breaker, "tripped");
   EXPECT_EQ(route("eth").trips, 1u);
-  for (int i = 0; i < 5; ++i) send_one(wormhole, devnet.vaa(0, 2, sequence++));
+  for (std::size_t i = 0; i < 5; ++i) send_one(wormhole, valid[i]);
   settle(15);
   EXPECT_EQ(drops(dp::drop_reason::breaker_open), 5u) << "valid, but the route is open";
   EXPECT_TRUE(a.take(50ms).empty());
@@ -301,7 +306,7 @@ TEST_F(RouterTest, BreakerTripsOnFailureRatioDropsAsBreakerOpenAndClosesAfterCoo
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_EQ(route("eth").breaker, "closed");
-  for (int i = 0; i < 5; ++i) send_one(wormhole, devnet.vaa(0, 2, sequence++));
+  for (std::size_t i = 5; i < 10; ++i) send_one(wormhole, valid[i]);
   settle(20);
   EXPECT_EQ(a.take().size(), 5u);
   EXPECT_EQ(route("eth").verify_failed, 10u);
@@ -348,27 +353,33 @@ TEST_F(RouterTest, GuardianSetRotationByReloadOldSetServesUntilItsExpiry) {
   const std::string routes = "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
                              "next_hop = \"" + a.name() + "\"\n";
   start(routes, "wormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 3\nkeys = " + old_set.toml_list() + "\n");
-  std::uint64_t sequence = 1;
-  send_one(wormhole, old_set.vaa(3, 2, sequence++));
-  send_one(wormhole, new_set.vaa(4, 2, sequence++));
+  // Signed before anything runs: signing is slow in the sanitizer builds, and the expiry below is in wall seconds.
+  std::vector<bytes> by_old, by_new;
+  for (std::uint64_t sequence = 1; sequence <= 3; ++sequence) {
+    by_old.push_back(old_set.vaa(3, 2, sequence));
+    by_new.push_back(new_set.vaa(4, 2, 100 + sequence));
+  }
+  send_one(wormhole, by_old[0]);
+  send_one(wormhole, by_new[0]);
   settle(2);
   EXPECT_EQ(a.take().size(), 1u);
   EXPECT_EQ(drops(dp::drop_reason::unknown_key_set), 1u) << "set 4 is not known yet";
 
-  // Mid-stream: set 4 becomes current, set 3 expires two seconds from now.
-  const std::uint64_t expiry = unix_now() + 2;
+  // Mid-stream: set 4 becomes current, set 3 expires four seconds from now (three at least: whole seconds).
+  const std::uint64_t expiry = unix_now() + 4;
   ASSERT_TRUE(_router
                   ->reload(parse(routes, "wormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 3\nkeys = " +
                                              old_set.toml_list() + "\nexpiration_time = " + std::to_string(expiry) +
                                              "\n[[verify.wormhole]]\nindex = 4\nkeys = " + new_set.toml_list() + "\n"))
                   .ok());
-  send_one(wormhole, new_set.vaa(4, 2, sequence++));
-  send_one(wormhole, old_set.vaa(3, 2, sequence++));
+  send_one(wormhole, by_new[1]);
+  send_one(wormhole, by_old[1]);
   settle(4);
+  ASSERT_LE(unix_now(), expiry) << "the machine took over three seconds for two messages: nothing to judge";
   EXPECT_EQ(a.take().size(), 2u) << "the new set from the switch, the old one until its expiry";
-  while (unix_now() <= expiry) std::this_thread::sleep_for(50ms);  // at most ~2 s
-  send_one(wormhole, old_set.vaa(3, 2, sequence++));
-  send_one(wormhole, new_set.vaa(4, 2, sequence++));
+  while (unix_now() <= expiry) std::this_thread::sleep_for(50ms);  // at most ~4 s
+  send_one(wormhole, by_old[2]);
+  send_one(wormhole, by_new[2]);
   settle(6);
   EXPECT_EQ(a.take().size(), 1u);
   EXPECT_EQ(drops(dp::drop_reason::expired_key_set), 1u);
@@ -410,16 +421,19 @@ TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
                       forger = guardian_keys::generated("forger", 1);
   start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
             a.name() + "\"\n",
-        "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\nguardian_set_expiry = 2\n");
+        "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\nguardian_set_expiry = 4\n");
+  // Signed before anything runs: signing is slow in the sanitizer builds, and expiry is in wall seconds.
+  const bytes forged_upgrade = forger.upgrade(0, 1, forger, 7), upgrade = devnet.upgrade(0, 1, next, 8),
+              by_next = next.vaa(1, 2, 100), by_devnet = devnet.vaa(0, 2, 101), late = devnet.vaa(0, 2, 102);
   // A forged upgrade (not signed by set 0) changes nothing.
-  send_one(wormhole, forger.upgrade(0, 1, forger, 7));
+  send_one(wormhole, forged_upgrade);
   settle(1);
   EXPECT_EQ(drops(dp::drop_reason::bad_signature), 1u);
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(_router->keys().wormhole.size(), 1u);
 
   // The real one, signed by the devnet guardian (set 0): set 1 becomes current by itself.
-  send_one(wormhole, devnet.upgrade(0, 1, next, 8));
+  send_one(wormhole, upgrade);
   settle(2);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (_router->keys().wormhole.size() < 2 && std::chrono::steady_clock::now() < deadline) {
@@ -430,13 +444,14 @@ TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
   EXPECT_TRUE(keys.wormhole[1].current);
   EXPECT_EQ(keys.wormhole[1].index, 1u);
   EXPECT_EQ(_router->stats().keys.guardian_set_upgrades, 1u);
-  send_one(wormhole, next.vaa(1, 2, 100));
-  send_one(wormhole, devnet.vaa(0, 2, 101));
+  send_one(wormhole, by_next);
+  send_one(wormhole, by_devnet);
   settle(4);
-  EXPECT_EQ(a.take().size(), 2u) << "set 1 from the upgrade; set 0 until its expiry two seconds on";
   const std::uint64_t expiry = keys.wormhole[0].expiration_time;
+  ASSERT_LE(unix_now(), expiry) << "the machine took over three seconds for two messages: nothing to judge";
+  EXPECT_EQ(a.take().size(), 2u) << "set 1 from the upgrade; set 0 until its expiry four seconds on";
   while (unix_now() <= expiry) std::this_thread::sleep_for(50ms);
-  send_one(wormhole, devnet.vaa(0, 2, 102));
+  send_one(wormhole, late);
   settle(5);
   EXPECT_EQ(drops(dp::drop_reason::expired_key_set), 1u);
   // A reload keeps what the chain said: the file's sets are older.
