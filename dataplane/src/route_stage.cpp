@@ -44,8 +44,7 @@ void route_stage::flush(counter_values& tally) noexcept {
 std::uint32_t route_stage::poll_once() noexcept {
   counter_values tally;
   std::uint32_t work = 0;
-  const policy& rules = *_policies.current();  // for the whole poll: until the thread's next quiescent point
-  _tx.use(rules.hops);
+  const policy* in_use = nullptr;  // the snapshot the frames in _tx were built under
   std::uint64_t now_ns = 0;
   for (spsc_ring<message_desc>* ring : _inputs) {
     const std::uint32_t k = ring->pop(_batch.data(), _burst);
@@ -53,6 +52,14 @@ std::uint32_t route_stage::poll_once() noexcept {
     if (now_ns == 0) now_ns = platform::portable::monotonic_ns();
     tally.ring_high_water = std::max<std::uint64_t>(tally.ring_high_water, k + ring->known_waiting());
     work += k;
+    // Loaded after the pop, so at least as new as the one their verify stage used; frames built under an older
+    // one go out first, since hop indices belong to a snapshot. Held until the thread's next quiescent point.
+    const policy& rules = *_policies.current();
+    if (&rules != in_use) {
+      flush(tally);
+      _tx.use(rules.hops);
+      in_use = &rules;
+    }
     for (std::uint32_t i = 0; i < k; ++i) {
       const message_desc& d = _batch[i];
       if ((d.flags & desc_flag::dropped) != 0) {  // counted by its verify stage

@@ -47,8 +47,6 @@ std::uint32_t verify_stage::poll_once() noexcept {
   counter_values tally;
   std::uint32_t work = 0;
   if (push_pending()) {
-    const policy& rules = *_policies.current();  // for the whole poll: until the thread's next quiescent point
-    _verifier.use(*rules.keys);
     // key set expiry is in chain time (unix seconds): one clock read a poll is plenty
     const auto now = static_cast<std::uint64_t>(std::time(nullptr));
     const std::uint64_t now_ns = platform::portable::monotonic_ns();
@@ -59,6 +57,10 @@ std::uint32_t verify_stage::poll_once() noexcept {
       const std::uint32_t k = ring.pop(_batch.data(), _burst);
       if (k == 0) continue;
       tally.ring_high_water = std::max<std::uint64_t>(tally.ring_high_water, k + ring.known_waiting());
+      // Loaded after the pop: at least as new as the snapshot the io stage took these messages in under (its push
+      // happened after its load, and the pop sees the push), and held until the thread's next quiescent point.
+      const policy& rules = *_policies.current();
+      _verifier.use(*rules.keys);
       for (std::uint32_t i = 0; i < k; ++i) {
         message_desc& d = _batch[i];
         tally.rx += 1;

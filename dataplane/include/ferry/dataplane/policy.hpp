@@ -1,8 +1,9 @@
 #pragma once
 // The policy snapshot: everything the data plane decides by that the control plane may change while it runs
 // (routes and their actions, next hops, peers and their trust, rate limits, breakers, key sets). Immutable once
-// published (snapshot_store.hpp); each stage loads the current one at the start of a burst and keeps it to the
-// end, so no message is ever handled by half an old and half a new policy.
+// published (snapshot_store.hpp); each stage loads the current one when it takes a burst in (after receiving or
+// popping it) and keeps it for the burst, so each decision on a message is made under one policy, and the policies
+// along a message's path only get newer.
 //
 // The live state of a route or a peer (its token bucket, breaker and counters) is not part of any one snapshot:
 // the control plane carries it from one snapshot to the next while the route or peer keeps its name and settings,

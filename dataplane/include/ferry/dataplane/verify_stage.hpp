@@ -21,8 +21,8 @@ namespace ferry::dp {
 class verify_stage final : public stage {
  public:
   // inputs: one ring per io stage, this stage consuming. outputs: one ring per route stage, this stage producing;
-  // a descriptor goes to outputs[owner % outputs.size()]. Verifies against the key sets of the policy current at
-  // each burst; slot: this stage's slot in the route tallies; events: where verified guardian set upgrades are
+  // a descriptor goes to outputs[owner % outputs.size()]. Verifies against the key sets of the policy current
+  // when each burst is popped; slot: this stage's slot in the route tallies; events: where verified guardian set upgrades are
   // reported (may be null). Allocates here (the cache too), never afterwards.
   verify_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
                std::vector<spsc_ring<message_desc>*> outputs, const policy_store& policies, std::uint32_t slot,
