@@ -21,8 +21,8 @@ class route_stage final : public stage {
  public:
   // inputs: one ring per verify stage, this stage consuming. returns: one ring per io stage (indexed by a
   // descriptor's owner), this stage producing. Routes each burst under the policy current when it was popped;
-  // stage: this stage's slot in the route tallies; ns_per_tick: the cycle clock's period, for the latency histogram. Everything must
-  // outlive the stage. Allocates here, never afterwards.
+  // slot: this stage's slot in the route tallies; ns_per_tick: the cycle clock's period, for the latency
+  // histogram. Everything must outlive the stage. Allocates here, never afterwards.
   route_stage(std::uint32_t burst, std::vector<spsc_ring<message_desc>*> inputs,
               std::vector<spsc_ring<packet_buffer*>*> returns, tx_port& tx, const policy_store& policies,
               std::uint32_t slot, double ns_per_tick, std::size_t max_frame_bytes, stage_counters& counters);
