@@ -112,11 +112,8 @@ platform::result<std::string> read_key_file(const std::string& path, key_secrecy
   return text;
 }
 
-platform::result<std::vector<std::byte>> read_link_key(const std::string& path) {
-  auto read = read_key_file(path, key_secrecy::secret);
-  if (!read) return std::move(read).err();
-  std::string& text = *read;
-  const wiper wipe(text);
+platform::result<std::vector<std::byte>> parse_link_key(std::string_view text, std::string_view source) {
+  const std::string path(source);
   std::vector<std::byte> secret;
   secret.reserve(64);
   std::size_t line = 1;
@@ -168,10 +165,15 @@ platform::result<std::vector<std::byte>> read_link_key(const std::string& path) 
   return secret;
 }
 
-platform::result<std::vector<verify::eth_address>> read_guardian_keys(const std::string& path) {
-  auto read = read_key_file(path, key_secrecy::public_keys);
+platform::result<std::vector<std::byte>> read_link_key(const std::string& path) {
+  auto read = read_key_file(path, key_secrecy::secret);
   if (!read) return std::move(read).err();
-  const std::string_view text = *read;
+  const wiper wipe(*read);
+  return parse_link_key(*read, path);
+}
+
+platform::result<std::vector<verify::eth_address>> parse_guardian_keys(std::string_view text, std::string_view source) {
+  const std::string path(source);
   std::vector<verify::eth_address> keys;
   std::size_t line = 0;
   for (std::size_t begin = 0; begin < text.size();) {
@@ -200,6 +202,12 @@ platform::result<std::vector<verify::eth_address>> read_guardian_keys(const std:
   }
   if (keys.empty()) return platform::error(path + ": holds no guardian address (one a line expected)");
   return keys;
+}
+
+platform::result<std::vector<verify::eth_address>> read_guardian_keys(const std::string& path) {
+  auto read = read_key_file(path, key_secrecy::public_keys);
+  if (!read) return std::move(read).err();
+  return parse_guardian_keys(*read, path);
 }
 
 }  // namespace ferry::ctl

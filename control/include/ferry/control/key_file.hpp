@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ferry/platform/result.hpp"
@@ -24,12 +25,21 @@ enum class key_secrecy : std::uint8_t {
 // following links and checked through that descriptor, so it cannot be swapped between the check and the read.
 platform::result<std::string> read_key_file(const std::string& path, key_secrecy secrecy);
 
-// A link key's secret: hex digits ("0x" first allowed), whitespace and '#' comments (to the end of a line)
-// ignored, 16 to 64 bytes. Read as key_secrecy::secret; the text read is wiped before returning.
+// A link key's secret from its file's text: hex digits ("0x" first allowed), whitespace and '#' comments (to the
+// end of a line) ignored, 16 to 64 bytes. `source` names the text in messages (the file's path); no message quotes
+// `text`. Wiping `text` is the caller's; the returned secret is the only copy this makes.
+platform::result<std::vector<std::byte>> parse_link_key(std::string_view text, std::string_view source);
+
+// A link key file's secret: parse_link_key() of the file read as key_secrecy::secret, the text read wiped before
+// returning.
 platform::result<std::vector<std::byte>> read_link_key(const std::string& path);
 
-// Guardian addresses: one 20-byte address a line (40 hex digits, "0x" first allowed), blank lines and '#'
-// comments ignored, at least one. Their order is the guardian indices'. Read as key_secrecy::public_keys.
+// Guardian addresses from a file's text: one 20-byte address a line (40 hex digits, "0x" first allowed), blank
+// lines and '#' comments ignored, at least one. Their order is the guardian indices'. `source` names the text in
+// messages (the file's path).
+platform::result<std::vector<verify::eth_address>> parse_guardian_keys(std::string_view text, std::string_view source);
+
+// A guardian key file's addresses: parse_guardian_keys() of the file read as key_secrecy::public_keys.
 platform::result<std::vector<verify::eth_address>> read_guardian_keys(const std::string& path);
 
 }  // namespace ferry::ctl
