@@ -47,10 +47,13 @@ fwd=${cores[-1]}
 main=${cores[0]}
 [[ "$fwd" != "$main" ]] || { echo "forwarding.sh: needs two cores (testpmd's main lcore and a forwarding one)" >&2; exit 1; }
 
-# The frames: every kind, $per_frame messages a frame at most, marked verified upstream, from 10.0.0.1 to ferry at
-# 10.0.0.2.
+# The frames: every kind, $per_frame messages a frame at most, marked verified upstream and authenticated with the
+# link key ferry shares with that upstream, from 10.0.0.1 to ferry at 10.0.0.2.
 pcap=$work/frames.pcap
-"$build/bench/ferry-loadgen" --write-pcap "$pcap" --verified-upstream --count 4096 --mix valid=100 \
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/upstream.key"
+chmod 0600 "$work/upstream.key"
+"$build/bench/ferry-loadgen" --write-pcap "$pcap" --verified-upstream --link-key "$work/upstream.key" --key-id 1 \
+  --count 4096 --mix valid=100 \
   --messages-per-frame "$per_frame" \
   --target 10.0.0.2:7700 --pcap-source 10.0.0.1:7000 --pcap-destination-mac 02:00:00:00:00:02 >&2
 
@@ -74,6 +77,9 @@ next_hop_mac = "02:00:00:00:00:03"
 name = "upstream"
 addresses = ["10.0.0.1"]
 trust = "verified-upstream"
+[[peers.link_keys]]
+id = 1
+file = "$work/upstream.key"
 
 [[routes]]
 name = "everything"

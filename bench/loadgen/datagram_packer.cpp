@@ -9,7 +9,7 @@
 namespace ferry::loadgen {
 
 namespace {
-constexpr std::size_t frame_overhead = dp::frame_header_size + dp::message_header_size;
+constexpr std::size_t frame_overhead = dp::frame_header_size + dp::message_header_size + dp::link_tag_size;
 }
 
 datagram_packer::datagram_packer(const presigned_pool& pool, const packing& options)
@@ -26,6 +26,10 @@ std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noex
   const auto close_frame = [&] {
     if (!frame || frame->message_count() == 0) return;
     open.size = frame->finish().size();
+    if (_options.link_key) {
+      // the writer was given link_tag_size less than the room, so the tag fits
+      open.size = _mac.seal(std::span(_space).subspan(open.offset), open.size, *_options.link_key);
+    }
     used += open.size;
     _datagrams[_count++] = open;
     frame.reset();
@@ -51,8 +55,8 @@ std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noex
     if (!frame) {
       if (_count >= _options.batch) break;
       // Each datagram's room is at most the per-datagram share _space was sized for, so the batch always fits.
-      frame.emplace(std::span(_space).subspan(used, std::max(_options.frame_bytes, body.size() + frame_overhead)),
-                    header);
+      const std::size_t room = std::max(_options.frame_bytes, body.size() + frame_overhead);
+      frame.emplace(std::span(_space).subspan(used, room - (_options.link_key ? dp::link_tag_size : 0)), header);
       open = packed_datagram{used, 0, {}};
     }
     frame->add(e.kind, body);

@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "ferry/dataplane/link_auth.hpp"
 #include "presigned_pool.hpp"
 #include "traffic.hpp"
 
@@ -24,6 +26,7 @@ struct packing {
   std::size_t frame_bytes = 1472;        // a frame grows past it only for a message that fits no smaller frame
   std::uint32_t batch = 32;              // datagrams per pack(), 1 to max_batch
   std::uint8_t frame_flags = 0;          // dp::frame_flag bits set in every frame's header
+  std::optional<dp::link_key> link_key;  // authenticate every frame with it (a tag after its messages)
 };
 
 class datagram_packer {
@@ -47,6 +50,7 @@ class datagram_packer {
  private:
   const presigned_pool& _pool;
   packing _options;
+  dp::link_mac _mac;
   std::vector<std::byte> _space;
   std::vector<packed_datagram> _datagrams;  // batch entries, the first _count of them this pack's
   std::size_t _count = 0;

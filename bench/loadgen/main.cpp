@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -22,6 +23,7 @@
 #include "ferry/dataplane/buffer_pool.hpp"
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/placed.hpp"
+#include "ferry/control/key_file.hpp"
 #include "ferry/dataplane/udp_socket.hpp"
 #include "ferry/platform/clock.hpp"
 #include "ferry/platform/thread.hpp"
@@ -338,6 +340,8 @@ int main(int argc, char** argv) {
   std::string pcap_source_mac = "02:00:00:00:00:01";
   std::string pcap_destination_mac = "02:00:00:00:00:02";
   bool verified_upstream = false;
+  std::string link_key_file;
+  std::uint16_t key_id = 1;
   std::uint32_t run_id = 0;
   unsigned sign_threads = static_cast<unsigned>(platform::allowed_cpus().size());
   loadgen::traffic_options traffic_options;
@@ -369,6 +373,10 @@ int main(int argc, char** argv) {
   app.add_flag("--verified-upstream", verified_upstream,
                "Mark every frame verified_upstream, as from a trusted upstream router (ferry may then forward "
                "without verifying, forged messages included)");
+  app.add_option("--link-key", link_key_file,
+                 "Authenticate every frame with the link key in this file (a ferry key file: hex, mode 0600)");
+  app.add_option("--key-id", key_id, "--link-key: the key's id, as the router's [[peers.link_keys]] names it")
+      ->capture_default_str()->check(CLI::Range(1, 65535));
   app.add_option("--sign-threads", sign_threads, "Threads that sign the run's messages before it starts")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--run-id", run_id, "The run id stamped in every message (default: from the clock)");
@@ -403,6 +411,15 @@ int main(int argc, char** argv) {
   s.target = *target_ep;
   s.sink = *sink_ep;
   s.packing.frame_flags = verified_upstream ? dp::frame_flag::verified_upstream : std::uint8_t{0};
+  if (!link_key_file.empty()) {
+    auto secret = ctl::read_link_key(link_key_file);
+    if (!secret) return fail("--link-key " + secret.err().message());
+    dp::link_key key;
+    key.id = key_id;
+    key.size = static_cast<std::uint8_t>(secret->size());  // 16 to 64 bytes, as read_link_key checks
+    std::copy(secret->begin(), secret->end(), key.secret.begin());
+    s.packing.link_key = key;
+  }
   traffic_options.weights = *weights;
   traffic_options.valid_flows = *valid;
   traffic_options.unroutable_flows = *unroutable;

@@ -163,12 +163,12 @@ std::string routes_table(const json& doc) {
 }
 
 std::string peers_table(const json& doc) {
-  table out({"NAME", "TRUST", "ADDRESSES", "LIMIT", "LINK KEYS", "RX", "RATE-LIMITED"});
+  table out({"NAME", "TRUST", "ADDRESSES", "LIMIT", "LINK KEYS", "RX", "RATE-LIMITED", "BAD-MAC"});
   for (const auto& peer : doc.value("peers", json::array())) {
     const json& counters = peer["counters"];
     out.add({cell(peer["name"]), cell(peer["trust"]), join(peer["addresses"]), limit_cell(peer["rate_limit"]),
              join(peer["link_key_ids"]), std::to_string(count(counters, "rx")),
-             std::to_string(count(counters, "rate_limited"))});
+             std::to_string(count(counters, "rate_limited")), std::to_string(count(counters, "bad_mac"))});
   }
   return out.render();
 }

@@ -197,11 +197,11 @@ void read_chain(checker& check, const toml::table& table, const std::string& pat
   check.problem(node->source(), where, std::string("expected ") + expected + ", found " + type_name(*node));
 }
 
-// A user or group for the control socket: a number, or a name this system knows (looked up now, so that
-// --check-config finds a misspelt one on the machine that will run ferryd).
-void read_owner(checker& check, const toml::table& table, std::string_view name, bool user,
-                std::optional<std::string>& out) {
-  const std::string where = checker::join("control", name);
+// A user or group: a number, or a name this system knows (looked up now, so that --check-config finds a misspelt
+// one on the machine that will run ferryd). section: the table's name, for messages.
+void read_owner(checker& check, const toml::table& table, const std::string& section, std::string_view name,
+                bool user, std::optional<std::string>& out) {
+  const std::string where = checker::join(section, name);
   const char* expected = user ? "a user name or a numeric uid" : "a group name or a numeric gid";
   const toml::node* node = table.get(name);
   if (node == nullptr) return;
@@ -213,7 +213,7 @@ void read_owner(checker& check, const toml::table& table, std::string_view name,
     out = std::to_string(number->get());
     return;
   }
-  const auto* value = field<std::string>(check, table, "control", name, expected);
+  const auto* value = field<std::string>(check, table, section, name, expected);
   if (value == nullptr) return;
   const std::string& text = value->get();
   if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -287,8 +287,8 @@ void read_control(checker& check, const toml::table& root, config& out) {
       out.control.socket = socket->get();
     }
   }
-  read_owner(check, *table, "socket_owner", true, out.control.socket_owner);
-  read_owner(check, *table, "socket_group", false, out.control.socket_group);
+  read_owner(check, *table, "control", "socket_owner", true, out.control.socket_owner);
+  read_owner(check, *table, "control", "socket_group", false, out.control.socket_group);
   dp::endpoint metrics;
   read_endpoint(check, *table, "control", "metrics", false, table->source(), metrics);
   if (metrics.specified()) {
@@ -321,6 +321,46 @@ bool parse_mac(std::string_view text, std::array<std::uint8_t, 6>& out) {
     out[i] = static_cast<std::uint8_t>(value);
   }
   return true;
+}
+
+// An optional table of the root; reports anything else under that name.
+const toml::table* section(checker& check, const toml::table& root, const char* name) {
+  const toml::node* node = root.get(name);
+  if (node == nullptr) return nullptr;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) check.problem(node->source(), name, std::string("expected a table, found ") + type_name(*node));
+  return table;
+}
+
+void read_state(checker& check, const toml::table& root, config& out) {
+  const toml::table* table = section(check, root, "state");
+  if (table == nullptr) return;
+  check.only_known(*table, "state", {"directory", "replay_channels", "sync_ms"});
+  if (const auto* dir = field<std::string>(check, *table, "state", "directory", "an absolute path")) {
+    if (!dir->get().starts_with('/') || dir->get().size() > 4000) {
+      check.problem(dir->source(), "state.directory", "'" + dir->get() + "' is not an absolute path");
+    } else {
+      out.state.directory = dir->get();
+    }
+  }
+  const std::size_t before = check.count();
+  read_u32(check, *table, "state", "replay_channels", 64, 1 << 24, out.state.replay_channels);
+  if (check.count() == before && (out.state.replay_channels & (out.state.replay_channels - 1)) != 0) {
+    check.problem(table->get("replay_channels")->source(), "state.replay_channels",
+                  std::to_string(out.state.replay_channels) + " is not a power of two");
+  }
+  read_u32(check, *table, "state", "sync_ms", 10, 3'600'000, out.state.sync_ms);
+}
+
+void read_process(checker& check, const toml::table& root, config& out) {
+  const toml::table* table = section(check, root, "process");
+  if (table == nullptr) return;
+  check.only_known(*table, "process", {"user", "group"});
+  read_owner(check, *table, "process", "user", true, out.process.user);
+  read_owner(check, *table, "process", "group", false, out.process.group);
+  if (out.process.group && !out.process.user) {
+    check.problem(table->get("group")->source(), "process.group", "given without process.user; name the user too");
+  }
 }
 
 void read_cpu(checker& check, const toml::node& cpu, cpu_choice& out) {
@@ -724,7 +764,7 @@ bool overlaps(const dp::endpoint& a, const dp::endpoint& b) noexcept {
 void read_link_keys(checker& check, const toml::table& table, const std::string& path, peer_config& peer) {
   std::set<std::uint32_t> ids;
   for_each_table(check, table, path, "link_keys", [&](const toml::table& key, const std::string& at) {
-    check.only_known(key, at, {"id", "file"});
+    check.only_known(key, at, {"id", "file", "send_from"});
     link_key one;
     if (key.get("id") == nullptr) {
       check.problem(key.source(), at + ".id", "missing; expected an integer from 1 to 65535 (the key_id frames carry)");
@@ -734,6 +774,13 @@ void read_link_keys(checker& check, const toml::table& table, const std::string&
     if (check.count() == before && key.get("id") != nullptr && !ids.insert(one.id).second) {
       check.problem(key.get("id")->source(), at + ".id",
                     std::to_string(one.id) + " is the id of another link key of this peer");
+    }
+    if (const auto* from = field<std::int64_t>(check, key, at, "send_from", "unix seconds (an integer)")) {
+      if (from->get() < 0) {
+        check.problem(from->source(), at + ".send_from", "must not be negative; expected unix seconds");
+      } else {
+        one.send_from = static_cast<std::uint64_t>(from->get());
+      }
     }
     one.file = read_key_path(check, key, at, "file");
     if (!one.file.empty()) {
@@ -752,7 +799,7 @@ void read_peers(checker& check, const toml::table& root, config& out, std::set<s
   std::set<std::string> names;
   for_each_table(check, root, "", "peers", [&](const toml::table& table, const std::string& path) {
     const std::size_t before = check.count();
-    check.only_known(table, path, {"name", "addresses", "trust", "rate", "burst", "link_keys"});
+    check.only_known(table, path, {"name", "addresses", "trust", "rate", "burst", "link_keys", "key_grace"});
     peer_config peer;
     peer.name = read_name(check, table, path, "peer", names, broken);
     const std::string where = path + ".addresses";
@@ -773,6 +820,18 @@ void read_peers(checker& check, const toml::table& root, config& out, std::set<s
         const auto* text = item.as_string();
         if (text == nullptr) {
           check.problem(item.source(), at, std::string("expected an address, found ") + type_name(item));
+          continue;
+        }
+        if (text->get() == "*") {
+          if (list->size() != 1) {
+            check.problem(item.source(), at, "\"*\" (every sender no other peer lists) must be the only address");
+          }
+          for (const peer_config& other : out.peers) {
+            if (other.anyone) {
+              check.problem(item.source(), at, "peer '" + other.name + "' is \"*\" already; only one peer can be");
+            }
+          }
+          peer.anyone = true;
           continue;
         }
         auto parsed = parse_peer_address(text->get());
@@ -811,6 +870,12 @@ void read_peers(checker& check, const toml::table& root, config& out, std::set<s
     }
     read_limit(check, table, path, peer.limit);
     read_link_keys(check, table, path, peer);
+    read_u32(check, table, path, "key_grace", 0, 7 * 86400, peer.key_grace);
+    if (peer.trust == trust_policy::verified_upstream && table.get("link_keys") == nullptr) {
+      check.problem(table.get("trust")->source(), path + ".trust",
+                    "\"verified-upstream\" needs [[peers.link_keys]]: the mark is honoured only on authenticated "
+                    "links (a source address can be forged)");
+    }
     if (check.count() != before && !peer.name.empty()) broken.insert(peer.name);
     out.peers.push_back(std::move(peer));
   });
@@ -1311,9 +1376,12 @@ platform::result<config> parse_config(std::string_view text, std::string_view so
   if (!parsed) return std::move(parsed).err();
   const toml::table& root = *parsed;
   checker check(source_name);
-  check.only_known(root, "", {"control", "dataplane", "peers", "next_hop_groups", "routes", "verify"});
+  check.only_known(root, "",
+                   {"control", "state", "process", "dataplane", "peers", "next_hop_groups", "routes", "verify"});
   config out;
   read_control(check, root, out);
+  read_state(check, root, out);
+  read_process(check, root, out);
   read_dataplane(check, root, out);
   hop_names names;
   read_peers(check, root, out, names.broken);

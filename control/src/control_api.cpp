@@ -174,7 +174,8 @@ std::string peers_json(const std::vector<peer_report>& peers) {
     one["trust"] = peer.trust;
     one["rate_limit"] = limit_json(peer.limit);
     one["link_key_ids"] = peer.link_key_ids;
-    one["counters"] = {{"rx", peer.stats.rx}, {"rate_limited", peer.stats.rate_limited}};
+    one["counters"] = {
+        {"rx", peer.stats.rx}, {"rate_limited", peer.stats.rate_limited}, {"bad_mac", peer.stats.bad_mac}};
     list.push_back(std::move(one));
   }
   return json{{"peers", std::move(list)}}.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -249,6 +249,9 @@ std::string prometheus_text(const router_stats& stats, double uptime_seconds) {
   for (const peer_stats& p : stats.peers) out.sample({{"peer", p.name}}, integer_text(p.rx));
   out.family("ferry_peer_rate_limited_total", "counter", "Messages from the peer dropped over its rate limit.");
   for (const peer_stats& p : stats.peers) out.sample({{"peer", p.name}}, integer_text(p.rate_limited));
+  out.family("ferry_peer_bad_mac_total", "counter",
+             "Datagrams from the peer dropped for a bad or missing link tag (each counts one message).");
+  for (const peer_stats& p : stats.peers) out.sample({{"peer", p.name}}, integer_text(p.bad_mac));
 
   const key_set_stats& keys = stats.keys;
   if (keys.wormhole_current) {

@@ -93,6 +93,10 @@ std::vector<std::string> restart_fields(const config& a, const config& b) {
              a.control.socket_group != b.control.socket_group,
          "control.socket (and its owner and group)");
   differ(a.control.metrics != b.control.metrics, "control.metrics");
+  differ(a.state.directory != b.state.directory || a.state.replay_channels != b.state.replay_channels ||
+             a.state.sync_ms != b.state.sync_ms,
+         "state");
+  differ(a.process.user != b.process.user || a.process.group != b.process.group, "process");
   return out;
 }
 
@@ -146,8 +150,34 @@ verify::key_sets router::keys_with_upgrades(const config& cfg) const {
   return keys;
 }
 
+// A peer's keys in a snapshot: those configured, and those the previous snapshot accepted that are no longer
+// configured (removed, or given a new secret), accepted for key_grace more seconds from when they left.
+dp::link_keys link_keys_of(const peer_config& peer, const dp::link_keys* before, std::uint64_t now_s) {
+  dp::link_keys out;
+  for (const link_key& k : peer.link_keys) {
+    dp::link_key key;
+    key.id = static_cast<std::uint16_t>(k.id);
+    key.size = static_cast<std::uint8_t>(std::min(k.secret.size(), dp::max_link_secret));
+    std::copy_n(k.secret.begin(), key.size, key.secret.begin());
+    key.send_from = k.send_from;
+    out.keys.push_back(key);
+  }
+  if (before == nullptr) return out;
+  const std::size_t configured = out.keys.size();
+  for (const dp::link_key& old : before->keys) {
+    const bool kept = std::any_of(out.keys.begin(), out.keys.begin() + static_cast<std::ptrdiff_t>(configured),
+                                  [&](const dp::link_key& k) { return k.id == old.id && k.same_secret(old); });
+    if (kept) continue;
+    dp::link_key retiring = old;
+    if (retiring.accept_until == 0) retiring.accept_until = now_s + peer.key_grace;
+    if (retiring.accepted(now_s)) out.keys.push_back(retiring);
+  }
+  return out;
+}
+
 platform::result<std::unique_ptr<dp::policy>> build_policy(const config& cfg, const verify::key_sets& keys,
-                                                           std::uint32_t stage_slots, live_states& states) {
+                                                           std::uint32_t stage_slots, live_states& states,
+                                                           std::uint64_t now_s) {
   auto p = std::make_unique<dp::policy>();
   const auto hop_index = [&](const hop_config& h) -> platform::result<std::uint32_t> {
     dp::next_hop hop;
@@ -212,10 +242,13 @@ platform::result<std::unique_ptr<dp::policy>> build_policy(const config& cfg, co
   p->routes = std::move(*table);
 
   std::vector<dp::peer_table::binding> bindings;
+  std::uint32_t anyone = dp::peer_table::none;
   std::map<std::string, std::shared_ptr<dp::peer_state>> peer_states;
+  std::map<std::string, dp::link_keys> link_keys;
   for (const peer_config& peer : cfg.peers) {
     const auto index = static_cast<std::uint32_t>(p->peer_entries.size());
     for (const dp::endpoint& address : peer.addresses) bindings.push_back({address, index});
+    if (peer.anyone) anyone = index;
     std::shared_ptr<dp::peer_state> state;
     if (const auto old = states.peers.find(peer.name);
         old != states.peers.end() && same_limit(old->second->limit_settings(), peer.limit)) {
@@ -223,25 +256,35 @@ platform::result<std::unique_ptr<dp::policy>> build_policy(const config& cfg, co
     } else {
       state = std::make_shared<dp::peer_state>(stage_slots, bucket_of(peer.limit));
     }
-    p->peer_entries.push_back({peer.trust == trust_policy::verified_upstream, state.get()});
+    const auto before = states.link_keys.find(peer.name);
+    dp::link_keys keys_now = link_keys_of(peer, before != states.link_keys.end() ? &before->second : nullptr, now_s);
+    p->peer_entries.push_back({peer.trust == trust_policy::verified_upstream, state.get(), keys_now});
     p->peer_states.push_back(state);
     peer_states[peer.name] = std::move(state);
+    if (!keys_now.empty()) link_keys[peer.name] = std::move(keys_now);
   }
-  auto peers = dp::peer_table::build(std::move(bindings));
+  auto peers = dp::peer_table::build(std::move(bindings), anyone);
   if (!peers) return std::move(peers).context("peers");
   p->peers = std::move(*peers);
+  // Frames to a peer with link keys carry a tag: the hop points at the peer's keys in this snapshot.
+  for (dp::next_hop& hop : p->hops) {
+    if (hop.how != dp::next_hop::type::udp) continue;
+    const std::uint32_t peer = p->peers.bound(hop.udp);
+    if (peer != dp::peer_table::none && !p->peer_entries[peer].keys.empty()) hop.keys = &p->peer_entries[peer].keys;
+  }
   p->keys = std::make_shared<const verify::key_sets>(keys);
   p->guardian_set_upgrades = cfg.guardian_set_upgrades;
 
   // Only now that nothing can fail: the states of this snapshot become the ones carried forward.
   states.routes = std::move(route_states);
   states.peers = std::move(peer_states);
+  states.link_keys = std::move(link_keys);
   return p;
 }
 
 platform::result<void> router::apply(config next) {
   if (auto checked = check_routes(next.routes); !checked) return checked;
-  auto built = build_policy(next, keys_with_upgrades(next), _stage_slots, _states);
+  auto built = build_policy(next, keys_with_upgrades(next), _stage_slots, _states, unix_now());
   if (!built) return std::move(built).err();
   (*built)->generation = _policies->published() + 1;
   _policies->publish(std::move(*built));
@@ -254,7 +297,7 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
   if (!layout) return std::move(layout).err();
   std::unique_ptr<router> r(new router(cfg));
   r->_stage_slots = layout->stage_count();
-  auto first = build_policy(cfg, r->keys_with_upgrades(cfg), r->_stage_slots, r->_states);
+  auto first = build_policy(cfg, r->keys_with_upgrades(cfg), r->_stage_slots, r->_states, unix_now());
   if (!first) return std::move(first).err();
   (*first)->generation = 1;
   r->_policies = std::make_unique<dp::policy_store>(std::move(*first), layout->stage_count());
@@ -439,6 +482,7 @@ std::vector<peer_report> router::peers() const {
     peer_report report;
     report.name = p.name;
     for (const dp::endpoint& a : p.addresses) report.addresses.push_back(host_or_address(a));
+    if (p.anyone) report.addresses.emplace_back("*");
     report.trust = p.trust == trust_policy::verified_upstream ? "verified-upstream" : "verify";
     report.limit = p.limit;
     for (const link_key& k : p.link_keys) report.link_key_ids.push_back(k.id);
@@ -447,6 +491,7 @@ std::vector<peer_report> router::peers() const {
       const dp::peer_state::totals t = it->second->read();
       report.stats.rx = t.rx;
       report.stats.rate_limited = t.rate_limited;
+      report.stats.bad_mac = t.bad_mac;
     }
     out.push_back(std::move(report));
   }

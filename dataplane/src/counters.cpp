@@ -22,6 +22,8 @@ const char* to_string(drop_reason reason) noexcept {
     case drop_reason::rate_limited_route: return "rate_limited_route";
     case drop_reason::breaker_open: return "breaker_open";
     case drop_reason::route_drop: return "route_drop";
+    case drop_reason::bad_mac: return "bad_mac";
+    case drop_reason::replay: return "replay";
   }
   return "unknown";
 }

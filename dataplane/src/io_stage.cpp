@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/platform/clock.hpp"
@@ -43,10 +44,10 @@ void io_stage::flush(std::uint32_t shard, counter_values& tally) noexcept {
   staged.clear();
 }
 
-void io_stage::take(const policy& rules, std::uint64_t now_ns, packet_buffer& datagram,
+void io_stage::take(const policy& rules, std::uint64_t now_ns, std::uint64_t now_s, packet_buffer& datagram,
                     counter_values& tally) noexcept {
   std::uint32_t n = 0;
-  const bool framed = take_apart(datagram, rules, _stage, now_ns, tally, [&](const accepted_message& m) {
+  const bool framed = take_apart(datagram, rules, _stage, now_ns, now_s, _mac, tally, [&](const accepted_message& m) {
     _datagram[n++] = {&datagram,
                       static_cast<std::uint32_t>(m.message.encoded.data() - datagram.data()),
                       static_cast<std::uint32_t>(m.message.encoded.size()),
@@ -89,7 +90,8 @@ std::uint32_t io_stage::poll_once() noexcept {
     if (got != 0) {
       const policy& rules = *_policies.current();  // for the whole burst: until the thread's next quiescent point
       const std::uint64_t now_ns = platform::portable::monotonic_ns();
-      for (std::uint32_t i = 0; i < got; ++i) take(rules, now_ns, *buffers[i], tally);
+      const auto now_s = static_cast<std::uint64_t>(std::time(nullptr));
+      for (std::uint32_t i = 0; i < got; ++i) take(rules, now_ns, now_s, *buffers[i], tally);
     }
     for (std::uint32_t s = 0; s < _staged.size(); ++s) flush(s, tally);
   }

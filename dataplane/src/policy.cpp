@@ -66,12 +66,14 @@ peer_state::totals peer_state::read() const noexcept {
   for (std::uint32_t s = 0; s < _stages; ++s) {
     t.rx += _tallies[s].rx.load();
     t.rate_limited += _tallies[s].rate_limited.load();
+    t.bad_mac += _tallies[s].bad_mac.load();
   }
   return t;
 }
 
-platform::result<peer_table> peer_table::build(std::vector<binding> bindings) {
+platform::result<peer_table> peer_table::build(std::vector<binding> bindings, std::uint32_t anyone) {
   peer_table table;
+  table._anyone = anyone;
   for (const binding& b : bindings) {
     for (const binding& seen : table._bindings) {
       if (seen.address == b.address) {
@@ -86,11 +88,16 @@ platform::result<peer_table> peer_table::build(std::vector<binding> bindings) {
   return table;
 }
 
-std::uint32_t peer_table::find(const endpoint& source) const noexcept {
+std::uint32_t peer_table::bound(const endpoint& address) const noexcept {
   for (const binding& b : _bindings) {
-    if (b.address.port() != 0 ? b.address == source : b.address.same_host(source)) return b.peer;
+    if (b.address.port() != 0 ? b.address == address : b.address.same_host(address)) return b.peer;
   }
   return none;
+}
+
+std::uint32_t peer_table::find(const endpoint& source) const noexcept {
+  const std::uint32_t peer = bound(source);
+  return peer != none ? peer : _anyone;
 }
 
 bool read_guardian_set_upgrade(const verify::key_sets& keys, std::span<const std::byte> body,

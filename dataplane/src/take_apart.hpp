@@ -1,14 +1,16 @@
 #pragma once
 // The first steps of every data path, shared by the run-to-completion stage and the io stages: count the datagram
-// in, reject it whole when it is not a frame, find its peer, and give each message the peer's rate limit (before
-// any crypto, so a flood costs little) and the cheap checks (a known kind, no reserved flags, addressing that
-// reads), counting every message refused here under its reason.
+// in, reject it whole when it is not a frame, find its peer, check the frame's link tag when the peer has keys
+// (before anything else is done with it), and give each message the peer's rate limit (before any crypto, so a
+// flood costs little) and the cheap checks (a known kind, no reserved flags, addressing that reads), counting every
+// message refused here under its reason.
 
 #include <cstdint>
 
 #include "ferry/dataplane/buffer_pool.hpp"
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/frame.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/policy.hpp"
 #include "ferry/verify/addressing.hpp"
 #include "ferry/verify/message_kind.hpp"
@@ -19,15 +21,16 @@ struct accepted_message {
   message_ref message;
   verify::message_kind kind;
   verify::addressing where;
-  bool trusted;  // in a frame marked verified upstream by a peer whose trust policy honours the mark
+  bool trusted;  // in an authenticated frame marked verified upstream by a peer whose trust policy honours the mark
 };
 
 // Calls take(const accepted_message&) for each message of `datagram` that passes, in order; every message received
 // is counted in tally.rx (and in its peer's tally slot `stage`). now_ns: the monotonic clock, for the peer's
-// bucket. Returns false when the datagram was rejected whole (nothing was taken).
+// bucket; now_s: unix seconds, for link keys' lives. mac: the calling thread's. Returns false when the datagram was
+// rejected whole (nothing was taken).
 template <class Take>
 bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
-                counter_values& tally, Take&& take) noexcept {
+                std::uint64_t now_s, link_mac& mac, counter_values& tally, Take&& take) noexcept {
   tally.rx_datagrams += 1;
   tally.rx_bytes += datagram.length;
   if ((datagram.flags & packet_flag::truncated) != 0) {
@@ -46,9 +49,18 @@ bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_
   const std::uint32_t peer = rules.peers.empty() ? peer_table::none : rules.peers.find(datagram.peer);
   const peer_entry* from = peer != peer_table::none ? &rules.peer_entries[peer] : nullptr;
   peer_tally* counted = from != nullptr ? &from->state->tally(stage) : nullptr;
+  const bool authenticated = from != nullptr && !from->keys.empty();
+  if (authenticated && !mac.check(from->keys, frame, now_s)) {
+    // Nothing in it can be believed, not even its message count: one message received, one dropped.
+    tally.rx += 1;
+    tally.drop(drop_reason::bad_mac);
+    counted->rx.add(1);
+    counted->bad_mac.add(1);
+    return false;
+  }
   token_bucket* bucket = from != nullptr ? from->state->limit() : nullptr;
-  const bool from_trusted = (frame.header().flags & frame_flag::verified_upstream) != 0 && from != nullptr &&
-                            from->verified_upstream;
+  const bool from_trusted =
+      (frame.header().flags & frame_flag::verified_upstream) != 0 && authenticated && from->verified_upstream;
   for (const message_ref message : frame) {
     tally.rx += 1;
     if (counted != nullptr) counted->rx.add(1);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 namespace ferry::dp {
 
@@ -30,7 +31,9 @@ bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded, bool c
   std::uint32_t f = _open[hop];
   if (f != none) {
     const frame& open = _frame[f];
-    if (open.parts == max_parts || open.bytes + encoded.size() > _max_frame_bytes) f = none;
+    // room for a tag when the hop takes one, whether or not a key is ready to send with yet
+    const std::size_t tag = _hops[hop].keys != nullptr ? link_tag_size : 0;
+    if (open.parts == max_parts || open.bytes + encoded.size() + tag > _max_frame_bytes) f = none;
   }
   if (f == none) {
     f = open_frame(hop);
@@ -80,19 +83,36 @@ void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
   for (std::uint32_t f = 0; f < _frames; ++f) {
     if (_hops[_frame[f].hop].how != next_hop::type::udp) _order[n++] = f;
   }
+  std::uint64_t now_s = 0;  // read once, when a frame needs a key
   for (std::uint32_t i = 0; i < _frames; ++i) {
     const std::uint32_t f = _order[i];
-    const frame& fr = _frame[f];
+    frame& fr = _frame[f];
+    const next_hop& hop = _hops[fr.hop];
+    const link_key* key = nullptr;
+    if (hop.keys != nullptr) {
+      if (now_s == 0) now_s = static_cast<std::uint64_t>(std::time(nullptr));
+      key = hop.keys->for_sending(now_s);
+    }
     frame_header header;
     header.message_count = static_cast<std::uint16_t>(fr.parts - 1);
     header.sequence = _sequence[fr.hop]++;
+    if (key != nullptr) {
+      header.flags = frame_flag::authenticated;
+      header.key_id = key->id;
+    }
     encode_frame_header(header, std::span<std::byte, frame_header_size>(_headers[f], frame_header_size));
+    std::uint32_t parts = fr.parts;
+    if (key != nullptr) {
+      _mac.tag(*key, {_iov[f], parts}, std::span<std::byte, link_tag_size>(_tags[f], link_tag_size));
+      _iov[f][parts++] = {_tags[f], link_tag_size};
+      fr.bytes += static_cast<std::uint32_t>(link_tag_size);
+    }
     msghdr& h = _messages[i].msg_hdr;
     h = {};
-    h.msg_name = const_cast<sockaddr*>(_hops[fr.hop].address());
-    h.msg_namelen = _hops[fr.hop].address_length();
+    h.msg_name = const_cast<sockaddr*>(hop.address());
+    h.msg_namelen = hop.address_length();
     h.msg_iov = _iov[f];
-    h.msg_iovlen = fr.parts;
+    h.msg_iovlen = parts;
   }
   std::uint32_t done = 0;
   while (done < udp) {

@@ -314,14 +314,14 @@ mbufs = 4095
 [[peers]]
 name = "upstream"
 addresses = ["10.0.0.1", "fd00::1"]
-trust = "verified-upstream"
+trust = "verify"
 )",
                              "ferry.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.err().message();
   EXPECT_EQ(parsed->backend, dp::backend_choice::dpdk);
   ASSERT_EQ(parsed->peers.size(), 1u);
   ASSERT_EQ(parsed->peers[0].addresses.size(), 2u);
-  EXPECT_EQ(parsed->peers[0].trust, trust_policy::verified_upstream);
+  EXPECT_EQ(parsed->peers[0].trust, trust_policy::verify);
   EXPECT_TRUE(parsed->peers[0].addresses[0].same_host(*dp::endpoint::parse("10.0.0.1:9")));
   EXPECT_TRUE(parsed->peers[0].addresses[1].same_host(*dp::endpoint::parse("[fd00::1]:9")));
   EXPECT_EQ(parsed->layout.how, layout_choice::mode::staged);
@@ -433,6 +433,83 @@ class ConfigKeys : public ::testing::Test {
   std::string _dir;
 };
 
+TEST_F(ConfigKeys, ReadsWhenLinkKeysAreSentWithAndHowLongRemovedOnesLast) {
+  const std::string key1 = write("a-1.key", std::string(64, '1'), 0600);
+  auto parsed = parse_config(minimal + R"(
+[[peers]]
+name = "core-2"
+addresses = ["10.0.0.5:7700"]
+trust = "verified-upstream"
+key_grace = 30
+[[peers.link_keys]]
+id = 7
+file = ")" + key1 + R"("
+send_from = 1790000000
+)",
+                             "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  ASSERT_EQ(parsed->peers[0].link_keys.size(), 1u);
+  EXPECT_EQ(parsed->peers[0].link_keys[0].send_from, 1790000000u);
+  EXPECT_EQ(parsed->peers[0].key_grace, 30u);
+  auto defaults = parse_config(minimal + R"(
+[[peers]]
+name = "core-2"
+addresses = ["10.0.0.5:7700"]
+[[peers.link_keys]]
+id = 7
+file = ")" + key1 + R"("
+)",
+                               "ferry.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.err().message();
+  EXPECT_EQ(defaults->peers[0].link_keys[0].send_from, 0u);
+  EXPECT_EQ(defaults->peers[0].key_grace, 600u);
+}
+
+TEST_F(ConfigKeys, AVerifiedUpstreamPeerNeedsLinkKeys) {
+  EXPECT_EQ(problems(minimal + R"(
+[[peers]]
+name = "core-2"
+addresses = ["10.0.0.5:7700"]
+trust = "verified-upstream"
+key_grace = -1
+)"),
+               "ferry.toml:7:9: peers[0].trust: \"verified-upstream\" needs [[peers.link_keys]]: the mark is honoured "
+               "only on authenticated links (a source address can be forged)\n"
+               "ferry.toml:8:13: peers[0].key_grace: -1 is out of range; expected an integer from 0 to 604800");
+}
+
+TEST(Config, ReadsTheStateDirectoryAndWhomToBecome) {
+  auto parsed = parse_config(minimal + R"(
+[state]
+directory = "/var/lib/ferry"
+replay_channels = 1024
+sync_ms = 250
+[process]
+user = "nobody"
+group = "0"
+)",
+                             "ferry.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message();
+  EXPECT_EQ(parsed->state.directory, "/var/lib/ferry");
+  EXPECT_EQ(parsed->state.replay_channels, 1024u);
+  EXPECT_EQ(parsed->state.sync_ms, 250u);
+  EXPECT_EQ(parsed->process.user, "nobody");
+  EXPECT_EQ(parsed->process.group, "0");
+  EXPECT_EQ(problems(minimal + R"(
+[state]
+directory = "var/lib/ferry"
+replay_channels = 1000
+sync_ms = 1
+[process]
+user = "no-such-user-here"
+)"),
+            "ferry.toml:5:13: state.directory: 'var/lib/ferry' is not an absolute path\n"
+            "ferry.toml:6:19: state.replay_channels: 1000 is not a power of two\n"
+            "ferry.toml:7:11: state.sync_ms: 1 is out of range; expected an integer from 10 to 3600000\n"
+            "ferry.toml:9:8: process.user: no user 'no-such-user-here' on this system; expected a user name or a "
+            "numeric uid");
+}
+
 TEST_F(ConfigKeys, ReadsPeers) {
   const std::string key1 = write("a-1.key", std::string(64, '1'), 0600);
   const std::string key2 = write("a-2.key", "# next\n" + std::string(32, 'f'), 0640);
@@ -528,6 +605,11 @@ TEST(Config, PeerMistakesAreNamed) {
   expect_problem(minimal + peer + "rate = 10\nburst = 0\n",
                  "peers[0].burst: 0 is out of range; expected an integer from 1 to 4294967295");
   expect_problem(minimal + peer + "tust = \"verify\"\n", "peers[0].tust: unknown field; did you mean 'trust'?");
+  expect_problem(minimal + "[[peers]]\nname = \"a\"\naddresses = [\"*\", \"10.0.0.1\"]\n",
+                 "ferry.toml:5:14: peers[0].addresses[0]: \"*\" (every sender no other peer lists) must be the only "
+                 "address");
+  expect_problem(minimal + "[[peers]]\nname = \"a\"\naddresses = [\"*\"]\n[[peers]]\nname = \"b\"\naddresses = [\"*\"]\n",
+                 "ferry.toml:8:14: peers[1].addresses[0]: peer 'a' is \"*\" already; only one peer can be");
   expect_problem("peers = 1\n" + minimal, "ferry.toml:1:9: peers: expected [[peers]] tables");
 }
 

@@ -450,7 +450,7 @@ TEST_F(FerrydE2e, FerryctlSteersRoutesAndShowsPeersAndKeysWithoutSecrets) {
   ASSERT_EQ(run(FERRY_LOADGEN_PATH,
                 {"--target", _listen, "--sink", _sink, "--count", "40", "--rate", "2000", "--json", "--drain-ms",
                  "1000", "--mix", "valid=50,unroutable=50", "--valid-flows", "opaque:2:1", "--unroutable-flows",
-                 "opaque:1:1"},
+                 "opaque:1:1", "--link-key", key, "--key-id", "7"},
                 "loadgen", &report),
             0)
       << report;

@@ -30,6 +30,7 @@
 #include "ferry/dataplane/frame.hpp"
 #include "support/guardians.hpp"
 #include "support/messages.hpp"
+#include "support/policy.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -169,6 +170,24 @@ class RouterTest : public ::testing::Test {
               static_cast<ssize_t>(datagram.size()));
   }
   void send_one(std::uint8_t kind, const bytes& body) { send({{kind, body}}); }
+  // A frame of one message authenticated with a key of 32 bytes of `fill` under `id`.
+  void send_sealed(std::uint16_t id, std::uint8_t fill, const bytes& opaque_body) {
+    const bytes datagram = testing::sealed(testing::frame_of({{opaque, opaque_body}}), testing::link_key_of(id, fill));
+    const dp::endpoint to = _router->listening();
+    ASSERT_EQ(::sendto(_sender, datagram.data(), datagram.size(), 0, to.address(), to.length()),
+              static_cast<ssize_t>(datagram.size()));
+  }
+  // A link key file holding 32 bytes of `fill`, mode 0600; its path.
+  std::string link_key_file(const std::string& name, std::uint8_t fill) {
+    const std::string path = _dir + "/" + name;
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", fill);
+    std::string text;
+    for (int i = 0; i < 32; ++i) text += hex;
+    std::ofstream(path) << text << '\n';
+    ::chmod(path.c_str(), 0600);
+    return path;
+  }
   static constexpr std::uint8_t opaque = 4, wormhole = 1;
 
   // Waits (bounded) until the router has taken in `messages` and accounted for each.
@@ -413,6 +432,45 @@ TEST_F(RouterTest, KeysRotateRereadsGuardianKeyFiles) {
   send_one(wormhole, second.vaa(0, 2, 4));
   settle(4);
   EXPECT_EQ(a.take().size(), 1u) << "and the keys in use stay";
+}
+
+TEST_F(RouterTest, LinkKeyRotationByReloadAcceptsTheOldKeyForItsGrace) {
+  listener a = listener::udp();
+  const std::string one = link_key_file("up-1.key", 0x01), two = link_key_file("up-2.key", 0x02);
+  const auto peer = [&](const std::string& keys) {
+    return "[[peers]]\nname = \"up\"\naddresses = [\"" + _sender_address + "\"]\nkey_grace = 3\n" + keys +
+           opaque_route("all", 1, a.name());
+  };
+  const auto key = [](int id, const std::string& file) {
+    return "[[peers.link_keys]]\nid = " + std::to_string(id) + "\nfile = \"" + file + "\"\n";
+  };
+  start(peer(key(1, one)));
+  collector from_a(a);
+  send_sealed(1, 0x01, testing::opaque_body(1, 1));
+  send_sealed(2, 0x02, testing::opaque_body(1, 2));  // not installed yet
+  send({{opaque, testing::opaque_body(1, 3)}});      // no tag
+  settle(3);
+  EXPECT_EQ(drops(dp::drop_reason::bad_mac), 2u);
+  // The new key replaces the old one; frames the peer made with the old one are still taken for its grace.
+  const auto reloaded_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(_router->reload(parse(peer(key(2, two)))).ok());
+  send_sealed(1, 0x01, testing::opaque_body(1, 4));
+  send_sealed(2, 0x02, testing::opaque_body(1, 5));
+  settle(5);
+  if (std::chrono::steady_clock::now() - reloaded_at < 2s) {  // else the machine was too slow to tell
+    EXPECT_EQ(drops(dp::drop_reason::bad_mac), 2u) << "the old key during its grace";
+  }
+  std::this_thread::sleep_for(4500ms);  // past the 3 s grace, whole seconds rounding up
+  send_sealed(1, 0x01, testing::opaque_body(1, 6));
+  send_sealed(2, 0x02, testing::opaque_body(1, 7));
+  settle(7);
+  EXPECT_EQ(drops(dp::drop_reason::bad_mac), 3u) << "the old key once its grace is over";
+  std::this_thread::sleep_for(200ms);
+  from_a.stop();
+  EXPECT_EQ(from_a.messages().size(), _router->counters().forwarded);
+  bool bad_mac_counted = false;
+  for (const peer_report& p : _router->peers()) bad_mac_counted = p.name == "up" && p.stats.bad_mac == 3;
+  EXPECT_TRUE(bad_mac_counted);
 }
 
 TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {

@@ -21,7 +21,7 @@ TEST(Stats, JsonHasRxForwardedAndEveryDropReason) {
             R"({"rx":10,"forwarded":6,"drops":{"malformed":1,"unsupported_version":0,"unknown_kind":0,)"
             R"("oversize":0,"bad_signature":0,"no_quorum":0,"unknown_key_set":0,"expired_key_set":0,)"
             R"("duplicate":0,"queue_full":0,"no_route":3,"tx_error":0,"rate_limited_peer":0,)"
-            R"("rate_limited_route":0,"breaker_open":0,"route_drop":0}})");
+            R"("rate_limited_route":0,"breaker_open":0,"route_drop":0,"bad_mac":0,"replay":0}})");
 }
 
 TEST(Stats, JsonRoundTrips) {

@@ -295,23 +295,98 @@ TEST_F(PipelineTest, ARepeatedMessageGoesOnceAndItsCopiesAreDuplicates) {
   expect_balanced();
 }
 
-TEST_F(PipelineTest, ATrustedUpstreamsVerifiedFramesSkipVerification) {
+TEST_F(PipelineTest, ATrustedUpstreamsAuthenticatedVerifiedFramesSkipVerification) {
+  const link_key key = testing::link_key_of(3, 0x5a);
   route({{message_kind::wormhole, any, any, 0}});
   bytes vaa = vaa_body(2, 8);
   testing::flip_last_byte(vaa);  // its signature no longer holds: only a trusted mark lets it through
   bytes marked = frame_of({{wire(message_kind::wormhole), vaa}});
   marked[3] = std::byte{frame_flag::verified_upstream};
-  send(marked);  // not trusted yet: verified, refused
+  send(testing::sealed(marked, key));  // from no peer: the mark and the tag mean nothing; verified, refused
   process(1);
   EXPECT_EQ(drops(drop_reason::bad_signature), 1u);
-  _peers.push_back({{_sender->local()}, true, std::nullopt});  // the sender, now a peer whose marks are honoured
+  // the sender, now a peer whose marks are honoured on its authenticated link
+  _peers.push_back({{_sender->local()}, true, std::nullopt, testing::link_keys_of({key})});
   route({{message_kind::wormhole, any, any, 0}});
-  send(marked);
-  send(frame_of({{wire(message_kind::wormhole), vaa}}));  // trusted host, but no mark: verified
-  process(3);  // counted since the start
+  send(testing::sealed(marked, key));
+  send(testing::sealed(frame_of({{wire(message_kind::wormhole), vaa}}), key));  // authenticated, but no mark: verified
+  send(marked);  // the mark without a tag: bad_mac, however trusted the address
+  process(4);  // counted since the start
   EXPECT_EQ(bodies(drain(*_hop_a)).size(), 1u);
   EXPECT_EQ(_counters.read().forwarded, 1u);
   EXPECT_EQ(drops(drop_reason::bad_signature), 2u);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 1u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, APeerWithLinkKeysHasEveryFrameCheckedFirst) {
+  const link_key key = testing::link_key_of(1, 0x11);
+  _peers.push_back({{_sender->local()}, false, bucket_settings{1e-6, 4}, testing::link_keys_of({key})});
+  auto first = testing::make_policy(spec({{message_kind::opaque, any, any, 0}}));
+  const std::shared_ptr<peer_state> peer = first->peer_states[0];
+  install(std::move(first));
+  const bytes frame = frame_of({{wire(message_kind::opaque), opaque_body(1, 2)},
+                                {wire(message_kind::opaque), opaque_body(1, 3)}});
+  bytes flipped = testing::sealed(frame, key);
+  flipped[flipped.size() - 1] ^= std::byte{1};  // a tag one bit off
+  bytes changed = testing::sealed(frame, key);
+  changed[frame_header_size + message_header_size] ^= std::byte{1};  // a message changed after tagging
+  bytes wrong_id = testing::sealed(frame, testing::link_key_of(2, 0x11));  // the right secret under another id
+  send(frame);  // no tag at all
+  send(flipped);
+  send(changed);
+  send(wrong_id);
+  send(testing::sealed(frame, testing::link_key_of(1, 0x12)));  // another secret
+  send(testing::sealed(frame, key));
+  process(6);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 2u);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 5u) << "each refused datagram is one message dropped";
+  // checked before the peer's bucket: the five forgeries took none of its 4 tokens
+  EXPECT_EQ(drops(drop_reason::rate_limited_peer), 0u);
+  EXPECT_EQ(peer->read().bad_mac, 5u);
+  EXPECT_EQ(peer->read().rx, 7u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, ARetiringLinkKeyIsAcceptedUntilItsGraceEnds) {
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  link_key old_key = testing::link_key_of(1, 0x21);
+  old_key.accept_until = now + 3600;
+  link_key gone = testing::link_key_of(2, 0x22);
+  gone.accept_until = now - 1;
+  const link_key next = testing::link_key_of(3, 0x23);
+  _peers.push_back({{_sender->local()}, false, std::nullopt, testing::link_keys_of({old_key, gone, next})});
+  route({{message_kind::opaque, any, any, 0}});
+  const bytes frame = frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}});
+  send(testing::sealed(frame, old_key));
+  send(testing::sealed(frame, next));
+  send(testing::sealed(frame, gone));
+  process(3);
+  EXPECT_EQ(bodies(drain(*_hop_a)).size(), 2u);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 1u);
+  expect_balanced();
+}
+
+TEST_F(PipelineTest, FramesToAPeerWithLinkKeysCarryTheNewestKeysTag) {
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  const link_key older = testing::link_key_of(4, 0x31);
+  const link_key newest = testing::link_key_of(5, 0x32);
+  const link_key not_yet = testing::link_key_of(9, 0x33, now + 3600);  // installed, not sent with before its time
+  // the next hop _hops[0] is a peer with keys
+  _peers.push_back({{_hops[0]}, false, std::nullopt, testing::link_keys_of({older, newest, not_yet})});
+  route({{message_kind::opaque, any, any, 0}});
+  send(frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}, {wire(message_kind::opaque), opaque_body(1, 3)}}));
+  process(1);
+  const std::vector<bytes> got = drain(*_hop_a);
+  ASSERT_EQ(got.size(), 1u);
+  frame_view frame;
+  ASSERT_EQ(parse_frame(got[0], frame), frame_status::ok);
+  EXPECT_EQ(frame.header().flags, frame_flag::authenticated);
+  EXPECT_EQ(frame.header().key_id, 5u);
+  link_mac mac;
+  EXPECT_TRUE(mac.check(testing::link_keys_of({newest}), frame, now));
+  EXPECT_FALSE(mac.check(testing::link_keys_of({older}), frame, now));
+  EXPECT_EQ(std::distance(frame.begin(), frame.end()), 2);
   expect_balanced();
 }
 
@@ -662,7 +737,7 @@ TEST_F(PipelineTest, RoutesByEmitterBeforeKind) {
 }
 
 TEST_F(PipelineTest, APeerWhoseMarksAreNotHonouredIsVerifiedAndCounted) {
-  _peers.push_back({{_sender->local()}, false, std::nullopt});
+  _peers.push_back({{_sender->local()}, false, std::nullopt, {}});
   auto first = testing::make_policy(spec({{message_kind::wormhole, any, any, 0}}));
   const std::shared_ptr<peer_state> peer = first->peer_states[0];
   install(std::move(first));

@@ -79,6 +79,19 @@ TEST(PeerTable, EmptyFindsNoneAndTwoPeersCannotShareAnAddress) {
   EXPECT_TRUE(peer_table::build({{at("10.0.0.1:0"), 0}, {at("10.0.0.1:1"), 0}}).ok());
 }
 
+TEST(PeerTable, ThePeerOfEveryoneElseTakesWhatNoBindingMatches) {
+  auto table = peer_table::build({{at("10.0.0.1:0"), 0}}, 1);
+  ASSERT_TRUE(table.ok());
+  EXPECT_FALSE(table->empty());
+  EXPECT_EQ(table->find(at("10.0.0.1:5")), 0u);
+  EXPECT_EQ(table->find(at("10.0.0.2:5")), 1u);
+  EXPECT_EQ(table->bound(at("10.0.0.2:5")), peer_table::none) << "no address is bound to everyone else";
+  auto only = peer_table::build({}, 0);
+  ASSERT_TRUE(only.ok());
+  EXPECT_FALSE(only->empty());
+  EXPECT_EQ(only->find(at("[::1]:5")), 0u);
+}
+
 policy three_hop_policy(route_verb verb) {
   testing::test_policy spec;
   testing::test_route r;

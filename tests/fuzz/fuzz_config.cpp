@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ferry::testing::require(parsed->listen.specified(), "accepted without a listen address");
   ferry::testing::require(parsed->burst >= 1 && parsed->burst <= parsed->buffers, "burst out of range accepted");
   ferry::ctl::live_states states;
-  ferry::testing::require(ferry::ctl::build_policy(*parsed, parsed->keys, 1, states).ok(),
+  ferry::testing::require(ferry::ctl::build_policy(*parsed, parsed->keys, 1, states, 0).ok(),
                           "accepted a configuration whose policy does not build");
   return 0;
 }

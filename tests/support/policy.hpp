@@ -24,6 +24,7 @@ struct test_peer {
   std::vector<dp::endpoint> addresses;  // port 0: any port of the host
   bool verified_upstream = false;
   std::optional<dp::bucket_settings> limit;
+  dp::link_keys keys;  // frames to and from the peer are tagged
 };
 
 struct test_policy {
@@ -64,15 +65,40 @@ inline std::unique_ptr<dp::policy> make_policy(const test_policy& spec) {
     const auto index = static_cast<std::uint32_t>(p->peer_entries.size());
     for (const dp::endpoint& a : peer.addresses) bindings.push_back({a, index});
     auto state = std::make_shared<dp::peer_state>(spec.stages, peer.limit);
-    p->peer_entries.push_back({peer.verified_upstream, state.get()});
+    p->peer_entries.push_back({peer.verified_upstream, state.get(), peer.keys});
     p->peer_states.push_back(std::move(state));
   }
   auto peers = dp::peer_table::build(std::move(bindings));
   if (!peers) throw std::runtime_error(peers.err().message());
   p->peers = std::move(*peers);
+  for (dp::next_hop& hop : p->hops) {
+    const std::uint32_t peer = p->peers.bound(hop.udp);
+    if (peer != dp::peer_table::none && !p->peer_entries[peer].keys.empty()) hop.keys = &p->peer_entries[peer].keys;
+  }
   p->keys = std::make_shared<const verify::key_sets>(spec.keys);
   p->guardian_set_upgrades = spec.guardian_set_upgrades;
   return p;
+}
+
+// A link key of 32 bytes of `fill`.
+inline dp::link_key link_key_of(std::uint16_t id, std::uint8_t fill, std::uint64_t send_from = 0) {
+  dp::link_key key;
+  key.id = id;
+  key.size = 32;
+  for (std::size_t i = 0; i < key.size; ++i) key.secret[i] = std::byte{fill};
+  key.send_from = send_from;
+  return key;
+}
+
+inline dp::link_keys link_keys_of(std::vector<dp::link_key> keys) { return dp::link_keys{std::move(keys)}; }
+
+// `frame` authenticated with `key` (its flag and key id set, its tag appended).
+inline std::vector<std::byte> sealed(std::vector<std::byte> frame, const dp::link_key& key) {
+  const std::size_t size = frame.size();
+  frame.resize(size + dp::link_tag_size);
+  dp::link_mac mac;
+  frame.resize(mac.seal(frame, size, key));
+  return frame;
 }
 
 // A store serving make_policy(spec), with a reader slot per stage.

@@ -2,6 +2,7 @@
 
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#include <sodium/utils.h>
 
 #include <cstdlib>
 #include <new>
@@ -51,6 +52,44 @@ hash256 hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> d
     std::abort();
   }
   return out;
+}
+
+static_assert(sizeof(mbedtls_md_context_t) <= 32 && alignof(mbedtls_md_context_t) <= 8,
+              "hmac_sha256_stream's opaque storage no longer fits mbedtls_md_context_t");
+
+namespace {
+mbedtls_md_context_t* md(std::byte* storage) noexcept {
+  return std::launder(reinterpret_cast<mbedtls_md_context_t*>(storage));
+}
+}  // namespace
+
+hmac_sha256_stream::hmac_sha256_stream() {
+  auto* context = new (_context) mbedtls_md_context_t;
+  mbedtls_md_init(context);
+  // fails only when out of memory (or SHA-256 is not compiled in, which Debian's build has)
+  if (mbedtls_md_setup(context, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) != 0) throw std::bad_alloc();
+}
+
+hmac_sha256_stream::~hmac_sha256_stream() { mbedtls_md_free(md(_context)); }
+
+hmac_sha256_stream& hmac_sha256_stream::start(std::span<const std::byte> key) noexcept {
+  if (mbedtls_md_hmac_starts(md(_context), bytes(key.data()), key.size()) != 0) std::abort();
+  return *this;
+}
+
+hmac_sha256_stream& hmac_sha256_stream::update(std::span<const std::byte> data) noexcept {
+  if (mbedtls_md_hmac_update(md(_context), bytes(data.data()), data.size()) != 0) std::abort();
+  return *this;
+}
+
+hash256 hmac_sha256_stream::finish() noexcept {
+  hash256 out;
+  if (mbedtls_md_hmac_finish(md(_context), bytes(out.data())) != 0) std::abort();
+  return out;
+}
+
+bool equal_in_constant_time(std::span<const std::byte> a, std::span<const std::byte> b) noexcept {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace ferry::verify

@@ -52,6 +52,7 @@ struct link_key {
   std::uint32_t id = 0;
   std::string file;                 // where it was read from
   std::vector<std::byte> secret;    // the file's bytes (hex in the file, decoded)
+  std::uint64_t send_from = 0;      // unix seconds from which frames to the peer may be tagged with it
 };
 
 // A named sender and/or receiver of frames.
@@ -60,9 +61,11 @@ struct peer_config {
   // Hosts the peer sends from: a port 0 matches any source port. The first address with a port is where frames go
   // when a route names the peer as its next hop.
   std::vector<dp::endpoint> addresses;
+  bool anyone = false;  // addresses = ["*"]: every sender no other peer lists (their share, keys and trust)
   trust_policy trust = trust_policy::verify;
   std::optional<rate_limit> limit;  // per peer, applied before verification
   std::vector<link_key> link_keys;  // by id; several during a rotation
+  std::uint32_t key_grace = 600;    // seconds a link key removed by a reload or rotation is still accepted
 };
 
 // Where a route sends: a UDP address, a local sink (a Unix datagram socket), or a peer's address.
@@ -126,8 +129,23 @@ struct guardian_set_config {
   std::string keys_file;  // where the keys came from, when a file (checked like every key file)
 };
 
+// [state]: what ferryd keeps across restarts.
+struct state_config {
+  std::string directory;                // empty: nothing is kept (replay windows live in memory only)
+  std::uint32_t replay_channels = 16384;  // channels the replay windows hold (a power of two)
+  std::uint32_t sync_ms = 1000;           // how often the windows are flushed to disk (a crash of ferryd loses none)
+};
+
+// [process]: whom ferryd becomes once it has bound what needs root.
+struct process_config {
+  std::optional<std::string> user;   // user name or uid; nothing: stay who started it
+  std::optional<std::string> group;  // group name or gid; nothing: the user's primary group
+};
+
 struct config {
   control_config control;
+  state_config state;
+  process_config process;
   dp::endpoint listen;
   dp::backend_choice backend = dp::backend_choice::automatic;
   dp::dpdk_options dpdk;

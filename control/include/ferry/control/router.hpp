@@ -62,17 +62,21 @@ struct key_report {
 };
 
 // The live state of routes and peers (token buckets, breakers, counters) by name, carried from one snapshot to
-// the next while a route or peer keeps its name and settings.
+// the next while a route or peer keeps its name and settings; and each peer's link keys, so that a key a change
+// removes is still accepted for the peer's key_grace.
 struct live_states {
   std::map<std::string, std::shared_ptr<dp::route_state>> routes;
   std::map<std::string, std::shared_ptr<dp::peer_state>> peers;
+  std::map<std::string, dp::link_keys> link_keys;
 };
 
 // The policy snapshot a configuration asks for, verifying against `keys`, with `stage_slots` tally slots in each new
 // route and peer state. `states` holds the previous snapshot's live state on entry and this one's on success
-// (unchanged on failure). Fails, naming the route or peer, when a next hop or binding is refused.
+// (unchanged on failure). now_s: unix seconds, when removed link keys start their grace. Fails, naming the route or
+// peer, when a next hop or binding is refused.
 platform::result<std::unique_ptr<dp::policy>> build_policy(const config& cfg, const verify::key_sets& keys,
-                                                           std::uint32_t stage_slots, live_states& states);
+                                                           std::uint32_t stage_slots, live_states& states,
+                                                           std::uint64_t now_s);
 
 class router {
  public:

@@ -39,6 +39,7 @@ struct peer_stats {
   std::string name;
   std::uint64_t rx = 0;            // messages received from it (io stage)
   std::uint64_t rate_limited = 0;  // of those, dropped as rate_limited_peer
+  std::uint64_t bad_mac = 0;       // of those, dropped as bad_mac (a datagram counts as one)
 };
 
 // Which key sets the router verifies against now (indices and sizes: never key material).

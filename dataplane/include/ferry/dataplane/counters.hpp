@@ -33,9 +33,11 @@ enum class drop_reason : std::uint8_t {
   rate_limited_route,   // over its route's token bucket (after verification)
   breaker_open,         // its route's circuit breaker is open: tripped by itself, or paused by hand
   route_drop,           // its route says drop
+  bad_mac,              // a frame from a peer with link keys without a tag by one of them (the whole datagram)
+  replay,               // a message whose channel and sequence were forwarded before (replay_windows.hpp)
 };
 
-inline constexpr std::size_t drop_reason_count = 16;
+inline constexpr std::size_t drop_reason_count = 18;
 
 // Message latency inside ferry, from receive to hand-off to the backend, in buckets whose upper bounds are
 // 2^i microseconds (1 us .. 32.8 ms), the last one unbounded.

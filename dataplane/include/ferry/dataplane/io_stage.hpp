@@ -11,6 +11,7 @@
 #include "ferry/dataplane/buffer_pool.hpp"
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/message_desc.hpp"
 #include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
@@ -33,7 +34,8 @@ class io_stage final : public stage {
   rx_port* receives_from() noexcept override { return &_rx; }
 
  private:
-  void take(const policy& rules, std::uint64_t now_ns, packet_buffer& datagram, counter_values& tally) noexcept;
+  void take(const policy& rules, std::uint64_t now_ns, std::uint64_t now_s, packet_buffer& datagram,
+            counter_values& tally) noexcept;
   void flush(std::uint32_t shard, counter_values& tally) noexcept;
   void unref(packet_buffer* buffer) noexcept;
 
@@ -46,6 +48,7 @@ class io_stage final : public stage {
   const policy_store& _policies;
   std::uint32_t _stage;
   stage_counters& _counters;
+  link_mac _mac;
   const std::atomic<bool>& _receiving;
   std::vector<message_desc> _datagram;             // the messages of the datagram being taken apart
   std::vector<std::vector<message_desc>> _staged;  // per verify stage: descriptors waiting for one push

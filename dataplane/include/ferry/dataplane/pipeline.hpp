@@ -13,6 +13,7 @@
 #include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/policy.hpp"
 #include "ferry/dataplane/stage.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/tx_batch.hpp"
 #include "ferry/verify/verified_cache.hpp"
 #include "ferry/verify/verifier.hpp"
@@ -57,6 +58,7 @@ class pipeline final : public stage {
   stage_counters& _counters;
   verify::verified_cache _cache;
   verify::verifier _verifier;
+  link_mac _mac;
   tx_batch _tx;
 };
 

@@ -22,6 +22,7 @@
 #include "ferry/dataplane/breaker.hpp"
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/endpoint.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/route_table.hpp"
 #include "ferry/dataplane/snapshot_store.hpp"
 #include "ferry/dataplane/token_bucket.hpp"
@@ -38,6 +39,7 @@ struct next_hop {
   endpoint udp;
   sockaddr_un sink{};
   socklen_t sink_length = 0;
+  const link_keys* keys = nullptr;  // udp: the keys of the peer at that address, when it has some (frames get a tag)
 
   static next_hop to_udp(const endpoint& address) noexcept;
   // Fails when the path is empty, relative or longer than 107 bytes.
@@ -57,7 +59,7 @@ struct alignas(platform::cache_line) route_tally {
   single_writer_counter matched, forwarded, rate_limited, breaker_open, dropped_by_action, verified, verify_failed;
 };
 struct alignas(platform::cache_line) peer_tally {
-  single_writer_counter rx, rate_limited;
+  single_writer_counter rx, rate_limited, bad_mac;
 };
 
 // A route's live state. Any data-plane thread may use the bucket and the breaker; each stage writes only its own
@@ -97,7 +99,7 @@ class peer_state {
   const std::optional<bucket_settings>& limit_settings() const noexcept { return _limit_settings; }
 
   struct totals {
-    std::uint64_t rx = 0, rate_limited = 0;
+    std::uint64_t rx = 0, rate_limited = 0, bad_mac = 0;
   };
   totals read() const noexcept;
 
@@ -122,11 +124,13 @@ struct route_entry {
 };
 
 struct peer_entry {
-  bool verified_upstream = false;  // its frames marked verified upstream skip verification
+  bool verified_upstream = false;  // its authenticated frames marked verified upstream skip verification
   peer_state* state = nullptr;
+  link_keys keys;  // when not empty, every frame from the peer must carry a tag by one of them
 };
 
-// Source addresses to peers: an exact address and port first, then the host with port 0 (any port).
+// Source addresses to peers: an exact address and port first, then the host with port 0 (any port), then the peer
+// of everyone else, when there is one.
 class peer_table {
  public:
   static constexpr std::uint32_t none = 0xffffffffu;
@@ -135,17 +139,21 @@ class peer_table {
     endpoint address;  // port 0: any source port of this host
     std::uint32_t peer;
   };
-  // Fails when the same address (and port) is bound to two peers.
-  static platform::result<peer_table> build(std::vector<binding> bindings);
+  // Fails when the same address (and port) is bound to two peers. anyone: the peer of every source no binding
+  // matches, or none.
+  static platform::result<peer_table> build(std::vector<binding> bindings, std::uint32_t anyone = none);
 
   peer_table() = default;
   // The peer that sends from `source`, or none. A few compares per peer binding of the family (linear: a router
   // has a handful of peers; a hash would pay off past a few dozen).
   std::uint32_t find(const endpoint& source) const noexcept;
-  bool empty() const noexcept { return _bindings.empty(); }
+  // The peer `address` is bound to, leaving out the peer of everyone else (which is no address's).
+  std::uint32_t bound(const endpoint& address) const noexcept;
+  bool empty() const noexcept { return _bindings.empty() && _anyone == none; }
 
  private:
   std::vector<binding> _bindings;  // exact ones (with a port) first
+  std::uint32_t _anyone = none;
 };
 
 // Whether a verified Wormhole VAA upgrades the guardian set, as the stage that verified it reports it to the

@@ -2,7 +2,8 @@
 // Outgoing frames of one burst, grouped by next hop and sent with one sendmmsg per kind of hop: UDP hops through
 // the backend's tx port, local sinks through a Unix datagram socket of the batch's own. Messages are not copied:
 // each frame is a gather list of a fresh 16-byte header and the messages as they sit in the receive buffers, which
-// must stay untouched until flush() returns.
+// must stay untouched until flush() returns. A frame to a peer with link keys gets a tag (link_auth.hpp) after its
+// last message.
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,6 +15,7 @@
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/policy.hpp"
 
 namespace ferry::dp {
@@ -24,8 +26,8 @@ class tx_batch {
   static constexpr std::uint32_t max_parts = 64;   // per frame: the header and up to 63 messages
   static constexpr std::uint32_t max_hops = 4096;  // next hops a policy may name
 
-  // max_frame_bytes: the largest frame to build (1472 keeps a frame in one Ethernet packet over IPv4); a single
-  // message bigger than that still goes, alone in its frame. Opens the socket for local sinks. Allocates here,
+  // max_frame_bytes: the largest frame to build, its tag included (1472 keeps a frame in one Ethernet packet over
+  // IPv4); a single message bigger than that still goes, alone in its frame. Opens the socket for local sinks. Allocates here,
   // never afterwards.
   explicit tx_batch(std::size_t max_frame_bytes);
   tx_batch(const tx_batch&) = delete;
@@ -41,7 +43,7 @@ class tx_batch {
   // flush() and add again.
   bool add(std::uint32_t hop, std::span<const std::byte> encoded, bool copy = false) noexcept;
 
-  // Sends every frame and empties the batch. Counts each message as forwarded (a copy: in copies), or dropped as
+  // Tags the frames to hops with link keys, sends every frame and empties the batch. Counts each message as forwarded (a copy: in copies), or dropped as
   // tx_error (a copy: copy_errors) when its frame was refused, and each frame sent in tx_datagrams/tx_bytes.
   void flush(tx_port& port, counter_values& tally) noexcept;
 
@@ -70,8 +72,10 @@ class tx_batch {
   std::vector<std::uint64_t> _sequence;  // per hop index: the next frame sequence number
   std::uint32_t _frames = 0;
   frame _frame[max_frames];
+  link_mac _mac;
   std::byte _headers[max_frames][frame_header_size];
-  iovec _iov[max_frames][max_parts];
+  std::byte _tags[max_frames][link_tag_size];
+  iovec _iov[max_frames][max_parts + 1];  // the header, the messages, and the tag when there is one
   mmsghdr _messages[max_frames];  // UDP frames first, then sink frames, as flush() orders them
   std::uint32_t _order[max_frames];
 };

@@ -1,0 +1,51 @@
+#include "ferry/dataplane/link_auth.hpp"
+
+#include <cstring>
+
+#include "ferry/platform/endian.hpp"
+
+namespace ferry::dp {
+
+bool link_key::same_secret(const link_key& other) const noexcept {
+  return verify::equal_in_constant_time(bytes(), other.bytes());
+}
+
+const link_key* link_keys::for_sending(std::uint64_t now_s) const noexcept {
+  const link_key* best = nullptr;
+  for (const link_key& k : keys) {
+    if (k.accept_until != 0 || k.send_from > now_s) continue;
+    if (best == nullptr || k.id > best->id) best = &k;
+  }
+  return best;
+}
+
+bool link_mac::check(const link_keys& keys, const frame_view& frame, std::uint64_t now_s) noexcept {
+  const std::span<const std::byte> tag = frame.tag();
+  if (tag.size() != link_tag_size) return false;  // not marked authenticated
+  bool good = false;
+  for (const link_key& k : keys.keys) {
+    if (k.id != frame.header().key_id || !k.accepted(now_s)) continue;
+    const verify::hash256 mac = _hmac.start(k.bytes()).update(frame.tagged_bytes()).finish();
+    good = good || verify::equal_in_constant_time({mac.data(), link_tag_size}, tag);
+  }
+  return good;
+}
+
+void link_mac::tag(const link_key& key, std::span<const iovec> parts,
+                   std::span<std::byte, link_tag_size> out) noexcept {
+  _hmac.start(key.bytes());
+  for (const iovec& part : parts) _hmac.update({static_cast<const std::byte*>(part.iov_base), part.iov_len});
+  const verify::hash256 mac = _hmac.finish();
+  std::memcpy(out.data(), mac.data(), link_tag_size);
+}
+
+std::size_t link_mac::seal(std::span<std::byte> buffer, std::size_t size, const link_key& key) noexcept {
+  if (size < frame_header_size || size > buffer.size() || buffer.size() - size < link_tag_size) return 0;
+  buffer[3] |= std::byte{frame_flag::authenticated};
+  platform::store_be16(buffer.data() + 6, key.id);
+  const iovec whole{buffer.data(), size};
+  tag(key, {&whole, 1}, buffer.subspan(size).first<link_tag_size>());
+  return size + link_tag_size;
+}
+
+}  // namespace ferry::dp
