@@ -5,21 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string_view>
+
+#include "write_access.hpp"
 
 namespace ferry::ctl {
 
 namespace {
 
 constexpr std::size_t max_key_file = 64 * 1024;
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
 
 // Closes a descriptor, and wipes a buffer that held a secret, however the function returns.
 class file_closer {
@@ -71,18 +66,10 @@ platform::result<std::string> read_key_file(const std::string& path, key_secrecy
   struct stat info {};
   if (::fstat(fd, &info) != 0) return platform::error(path + ": cannot stat: " + std::strerror(errno));
   if (!S_ISREG(info.st_mode)) return platform::error(path + ": not a regular file");
-  const uid_t self = ::geteuid();
-  if (info.st_uid != 0 && info.st_uid != self) {
-    return platform::error(path + ": owned by uid " + std::to_string(info.st_uid) +
-                           "; a key file must belong to root or to the user ferryd runs as (uid " +
-                           std::to_string(self) + "): chown " + std::to_string(self) + " " + path);
-  }
   const mode_t mode = info.st_mode & 07777;
   const mode_t allowed = secrecy == key_secrecy::secret ? 0750 : 0755;  // the fix suggested
-  if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return platform::error(path + ": writable by its group or others (mode " + octal(mode) +
-                           "), so someone else could replace the keys: chmod " + octal(mode & allowed) + " " + path);
-  }
+  auto writers = check_write_access(path, info, ::geteuid(), {"a key file", "replace the keys", mode & allowed});
+  if (!writers) return std::move(writers).err();
   if (secrecy == key_secrecy::secret && (mode & S_IROTH) != 0) {
     return platform::error(path + ": readable by others (mode " + octal(mode) + ") but it holds a secret: chmod " +
                            octal(mode & allowed) + " " + path);

@@ -30,8 +30,10 @@ inline std::vector<std::string> emulator_prefix(const char* emulator) {
 
 class child_process {
  public:
-  // Starts argv[0] with argv; stdout and stderr go to <output_stem>.out and <output_stem>.err.
-  child_process(std::vector<std::string> argv, const std::string& output_stem)
+  // Starts argv[0] with argv; stdout and stderr go to <output_stem>.out and <output_stem>.err. The environment is
+  // this process's, or `environment` ("NAME=value" each) when given.
+  child_process(std::vector<std::string> argv, const std::string& output_stem,
+                std::optional<std::vector<std::string>> environment = std::nullopt)
       : _out_path(output_stem + ".out"), _err_path(output_stem + ".err") {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -40,7 +42,13 @@ class child_process {
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    if (posix_spawnp(&_pid, args[0], &actions, nullptr, args.data(), environ) != 0) _pid = -1;
+    std::vector<char*> variables;
+    if (environment) {
+      for (std::string& v : *environment) variables.push_back(v.data());
+      variables.push_back(nullptr);
+    }
+    char** const env = environment ? variables.data() : environ;
+    if (posix_spawnp(&_pid, args[0], &actions, nullptr, args.data(), env) != 0) _pid = -1;
     posix_spawn_file_actions_destroy(&actions);
   }
 
