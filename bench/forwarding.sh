@@ -47,13 +47,15 @@ fwd=${cores[-1]}
 main=${cores[0]}
 [[ "$fwd" != "$main" ]] || { echo "forwarding.sh: needs two cores (testpmd's main lcore and a forwarding one)" >&2; exit 1; }
 
-# The frames: every kind, $per_frame messages a frame at most, marked verified upstream and authenticated with the
-# link key ferry shares with that upstream, from 10.0.0.1 to ferry at 10.0.0.2.
+# The frames: opaque and quorum messages (the pcap is read again and again, and the kinds a protocol numbers would be
+# replays after its first pass: dropped as `replay`, not forwarded), $per_frame messages a frame at most, marked
+# verified upstream and authenticated with the link key ferry shares with that upstream, from 10.0.0.1 to ferry at
+# 10.0.0.2.
 pcap=$work/frames.pcap
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/upstream.key"
 chmod 0600 "$work/upstream.key"
 "$build/bench/ferry-loadgen" --write-pcap "$pcap" --verified-upstream --link-key "$work/upstream.key" --key-id 1 \
-  --count 4096 --mix valid=100 \
+  --count 4096 --mix valid=100 --valid-flows opaque:7:8,opaque:1:2,quorum:5:6 \
   --messages-per-frame "$per_frame" \
   --target 10.0.0.2:7700 --pcap-source 10.0.0.1:7000 --pcap-destination-mac 02:00:00:00:00:02 >&2
 

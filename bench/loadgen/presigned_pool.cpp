@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -69,8 +70,13 @@ platform::result<presigned_pool> presigned_pool::build(const traffic& stream, st
   std::vector<std::byte> scratch(scratch_size);
   std::uint64_t offset = 0;
   std::uint32_t largest = 0;
+  std::vector<std::uint64_t> numbers(at(count));  // each unit's number in its channel
+  std::map<std::uint64_t, std::uint64_t> next_number;
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
     const unit u = stream.describe(sequence);
+    if (u.what != category::duplicate && u.what != category::malformed) {
+      numbers[at(sequence)] = next_number[channel_of(u.where)]++;
+    }
     if (u.what == category::duplicate) {
       entries[at(sequence)] = entries[at(u.original)];
       entries[at(sequence)].what = category::duplicate;
@@ -78,7 +84,8 @@ platform::result<presigned_pool> presigned_pool::build(const traffic& stream, st
     }
     shape& s = shapes[shape_index(u)];
     if (s.size == 0) {
-      const std::size_t size = write_unit(stream, u, {run, sequence}, frame_flags, scratch, s.kind);
+      const std::size_t size =
+          write_unit(stream, u, {run, sequence, numbers[at(sequence)]}, frame_flags, scratch, s.kind);
       if (size == 0) {
         return platform::error(std::string("cannot write a ") + to_string(u.what) +
                                " message: is --payload too large for one datagram?");
@@ -102,7 +109,8 @@ platform::result<presigned_pool> presigned_pool::build(const traffic& stream, st
       const entry& e = entries[at(sequence)];
       if (e.what == category::duplicate) continue;
       std::uint8_t kind = 0;
-      const std::size_t size = write_unit(stream, stream.describe(sequence), {run, sequence}, frame_flags, own, kind);
+      const std::size_t size =
+          write_unit(stream, stream.describe(sequence), {run, sequence, numbers[at(sequence)]}, frame_flags, own, kind);
       if (size != e.size || kind != e.kind) {
         std::fprintf(stderr, "ferry-loadgen: unit %llu is %zu bytes of kind %u, not %u of kind %u like others of its "
                      "shape\n", static_cast<unsigned long long>(sequence), size, kind, e.size, e.kind);

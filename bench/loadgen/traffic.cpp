@@ -204,14 +204,14 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
       vaa.nonce = s.run;
       vaa.emitter_chain = static_cast<std::uint16_t>(where.source);
       vaa.emitter_address = filled<32>(where.source);
-      vaa.sequence = s.sequence;
+      vaa.sequence = s.number;
       vaa.consistency_level = 1;
       vaa.payload = payload;
       return verify::demo::write_wormhole(vaa, out);
     }
     case verify::message_kind::hyperlane: {
       verify::hyperlane::message_fields message;
-      message.nonce = static_cast<std::uint32_t>(s.sequence);
+      message.nonce = static_cast<std::uint32_t>(s.number);
       message.origin = where.source;
       message.sender = filled<32>(where.source);
       message.destination = where.destination;
@@ -221,7 +221,7 @@ std::size_t traffic::write_message(const flow& where, const stamp& s, std::span<
     }
     case verify::message_kind::layerzero: {
       verify::layerzero::packet_fields packet;
-      packet.nonce = s.sequence;
+      packet.nonce = s.number;
       packet.src_eid = where.source;
       packet.sender = filled<32>(where.source);
       packet.dst_eid = where.destination;
@@ -319,7 +319,7 @@ std::optional<stamp> read_stamp(std::uint8_t kind, std::span<const std::byte> bo
     }
   }
   if (payload.size() < stamp_size || platform::load_be32(payload.data()) != stamp_magic) return std::nullopt;
-  return stamp{platform::load_be32(payload.data() + 4), platform::load_be64(payload.data() + 8)};
+  return stamp{platform::load_be32(payload.data() + 4), platform::load_be64(payload.data() + 8), 0};
 }
 
 }  // namespace ferry::loadgen

@@ -50,7 +50,19 @@ platform::result<mix> parse_mix(std::string_view spec);
 struct stamp {
   std::uint32_t run = 0;
   std::uint64_t sequence = 0;
+  // The message's number in its protocol channel (Wormhole emitter, Hyperlane origin, LayerZero path): dense from 0
+  // in each channel, as a real emitter numbers its messages, so that ferry's replay windows see what they would in
+  // production. Not part of the payload's stamp.
+  std::uint64_t number = 0;
 };
+
+// The channel key stamp::number counts in: flows of one channel share it (Hyperlane: one origin, whatever the
+// destination; LayerZero: one source and destination; Wormhole: one emitter chain).
+inline std::uint64_t channel_of(const flow& where) noexcept {
+  const std::uint64_t destination = where.kind == verify::message_kind::layerzero ? where.destination : 0;
+  return (std::uint64_t{static_cast<std::uint8_t>(where.kind)} << 56) ^ (std::uint64_t{where.source} << 24) ^
+         destination;
+}
 
 inline constexpr std::size_t stamp_size = 16;
 inline constexpr std::size_t max_payload = 4096;

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ferry/control/config.hpp"
 #include "ferry/control/control_api.hpp"
@@ -16,6 +18,7 @@
 #include "ferry/control/metrics.hpp"
 #include "ferry/control/router.hpp"
 #include "ferry/control/stats.hpp"
+#include "ferry/platform/privileges.hpp"
 
 namespace {
 
@@ -107,7 +110,30 @@ int main(int argc, char** argv) {
     }
     metrics = std::move(*served);
   }
+  // Everything that may need root is bound and open: the backend, the sockets, the state directory.
+  if (cfg->process.user) {
+    auto who = ferry::platform::find_identity(*cfg->process.user, cfg->process.group.value_or(""));
+    if (!who) {
+      std::cerr << "ferryd: process.user: " << who.err().message() << '\n';
+      return exit_failure;
+    }
+    std::vector<std::string> notes;
+    if (auto dropped = ferry::platform::drop_privileges(*who, notes); !dropped) {
+      std::cerr << "ferryd: " << dropped.err().message() << '\n';
+      return exit_failure;
+    }
+    for (const std::string& note : notes) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
+    if (notes.empty()) {
+      std::fprintf(stderr, "ferryd: dropped root: running as %s (uid %u, gid %u) from here on\n", who->user.c_str(),
+                   who->uid, who->gid);
+    }
+  } else if (::geteuid() == 0) {
+    std::fprintf(stderr, "ferryd: running as root; set [process] user to drop root once bound\n");
+  }
   for (const std::string& note : router.backend_notes()) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
+  if (cfg->state.directory.empty()) {
+    std::fprintf(stderr, "ferryd: no [state] directory: replay windows live in memory and a restart forgets them\n");
+  }
   std::string placement;
   for (std::size_t s = 0; s < router.stages().stage_count(); ++s) {
     const auto& info = router.stages().info(s);

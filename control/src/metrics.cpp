@@ -270,6 +270,13 @@ std::string prometheus_text(const router_stats& stats, double uptime_seconds) {
   out.family("ferry_quorum_sets", "gauge", "Ed25519 key sets for quorum messages.");
   out.sample({}, integer_text(keys.quorum_sets));
 
+  out.family("ferry_replay_channels", "gauge", "Channels (emitters, origins, paths) the replay windows hold.");
+  out.sample({}, integer_text(stats.replay_channels));
+  out.family("ferry_replay_capacity", "gauge", "Channels the replay windows have room for ([state] replay_channels).");
+  out.sample({}, integer_text(stats.replay_capacity));
+  out.family("ferry_replay_evictions_total", "counter",
+             "Channels whose window was given to another channel because the table was full around it.");
+  out.sample({}, integer_text(stats.replay_evictions));
   out.family("ferry_config_snapshots_published_total", "counter", "Configuration snapshots published since start.");
   out.sample({}, integer_text(stats.snapshots_published));
   out.family("ferry_config_snapshots_retired", "gauge",

@@ -6,9 +6,13 @@
 #include <ctime>
 #include <memory>
 
+#include <unistd.h>
+
 #include "ferry/control/key_file.hpp"
+#include "ferry/control/state_dir.hpp"
 #include "ferry/dataplane/placed.hpp"
 #include "ferry/dataplane/spsc_ring.hpp"
+#include "ferry/platform/privileges.hpp"
 #include "ferry/platform/thread.hpp"
 
 namespace ferry::ctl {
@@ -98,6 +102,23 @@ std::vector<std::string> restart_fields(const config& a, const config& b) {
          "state");
   differ(a.process.user != b.process.user || a.process.group != b.process.group, "process");
   return out;
+}
+
+// The replay windows: in the state directory when there is one (checked, and made when missing, for the user
+// ferryd becomes), else in memory.
+platform::result<std::unique_ptr<dp::replay_windows>> open_replay_windows(const config& cfg) {
+  const state_config& state = cfg.state;
+  if (state.directory.empty()) return dp::replay_windows::in_memory(state.replay_channels);
+  unsigned uid = ::geteuid(), gid = ::getegid();
+  if (cfg.process.user) {
+    auto who = platform::find_identity(*cfg.process.user, cfg.process.group.value_or(""));
+    if (!who) return std::move(who).context("process.user");
+    uid = who->uid;
+    gid = who->gid;
+  }
+  auto dir = open_state_dir(state.directory, uid, gid);
+  if (!dir) return std::move(dir).err();
+  return dp::replay_windows::open(*dir + "/replay-windows", state.replay_channels);
 }
 
 }  // namespace
@@ -286,6 +307,7 @@ platform::result<void> router::apply(config next) {
   if (auto checked = check_routes(next.routes); !checked) return checked;
   auto built = build_policy(next, keys_with_upgrades(next), _stage_slots, _states, unix_now());
   if (!built) return std::move(built).err();
+  (*built)->replay = _replay.get();
   (*built)->generation = _policies->published() + 1;
   _policies->publish(std::move(*built));
   _config = std::move(next);
@@ -297,8 +319,12 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
   if (!layout) return std::move(layout).err();
   std::unique_ptr<router> r(new router(cfg));
   r->_stage_slots = layout->stage_count();
+  auto windows = open_replay_windows(cfg);
+  if (!windows) return std::move(windows).context("state");
+  r->_replay = std::move(*windows);
   auto first = build_policy(cfg, r->keys_with_upgrades(cfg), r->_stage_slots, r->_states, unix_now());
   if (!first) return std::move(first).err();
+  (*first)->replay = r->_replay.get();
   (*first)->generation = 1;
   r->_policies = std::make_unique<dp::policy_store>(std::move(*first), layout->stage_count());
   auto events = upgrade_queue::create(layout->stage_count());
@@ -335,7 +361,13 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
 void router::housekeeping() noexcept {
   (void)platform::name_current_thread("ferry-control");
   std::uint64_t lost = 0;
+  const auto sync_every = std::chrono::milliseconds(_config.state.sync_ms);
+  auto synced = std::chrono::steady_clock::now();
   while (!_stopping.load(std::memory_order_relaxed)) {
+    if (const auto now = std::chrono::steady_clock::now(); now - synced >= sync_every) {
+      _replay->sync();
+      synced = now;
+    }
     dp::guardian_set_upgrade_event event;
     while (_events->next(event)) apply_upgrade(event);
     if (const std::uint64_t now_lost = _events->lost(); now_lost != lost) {
@@ -535,6 +567,10 @@ router_stats router::stats() const {
   out.keys.quorum_sets = keys.quorum.sets().size();
   out.keys.guardian_set_upgrades = _upgrades_applied;
   out.snapshots_published = _policies->published();
+  const dp::replay_windows::stats replay = _replay->read();
+  out.replay_channels = replay.channels_in_use;
+  out.replay_capacity = replay.capacity;
+  out.replay_evictions = replay.evictions;
   out.snapshots_retired = _policies->retired();
   return out;
 }
@@ -555,6 +591,7 @@ void router::stop() noexcept {
   _stopping.store(true, std::memory_order_relaxed);
   if (_housekeeper.joinable()) _housekeeper.join();
   if (_graph) _graph->stop();
+  if (_replay) _replay->sync();
 }
 
 double router::uptime_seconds() const noexcept {

@@ -11,6 +11,7 @@
 #include "ferry/dataplane/pipeline.hpp"
 #include "ferry/dataplane/policy.hpp"
 #include "ferry/verify/addressing.hpp"
+#include "ferry/verify/channel.hpp"
 #include "ferry/verify/verifier.hpp"
 
 namespace ferry::dp {
@@ -53,11 +54,13 @@ inline verify::verdict verify_message(verify::verifier& verifier, const policy& 
 }
 
 // Routes one message that may go on: calls add(hop, copy) for each hop it goes to and returns true, or counts
-// the drop (no_route, route_drop, breaker_open, rate_limited_route) and returns false.
+// the drop (no_route, route_drop, breaker_open, replay, rate_limited_route) and returns false. A numbered message
+// (replay_windows.hpp) is refused as a replay before it takes a token of its route's bucket, and recorded as
+// forwarded just before it goes, so that one refused for another reason may come again.
 template <class Add>
 bool route_message(const policy& rules, std::uint32_t stage, verify::message_kind kind, std::uint32_t source,
                    std::uint32_t destination, std::span<const std::byte> encoded, std::uint64_t now_ns,
-                   counter_values& tally, Add&& add) noexcept {
+                   std::uint64_t now_s, counter_values& tally, Add&& add) noexcept {
   const std::span<const std::byte> body = encoded.subspan(message_header_size);
   const std::uint32_t rule = match_route(rules, kind, source, destination, body);
   if (rule == route_table::no_route) {
@@ -77,9 +80,19 @@ bool route_message(const policy& rules, std::uint32_t stage, verify::message_kin
     counted.breaker_open.add(1);
     return false;
   }
+  verify::channel channel;
+  const bool numbered = rules.replay != nullptr && verify::read_channel(kind, body, channel);
+  if (numbered && rules.replay->seen(channel)) {
+    tally.drop(drop_reason::replay);
+    return false;
+  }
   if (token_bucket* limit = route.state->limit(); limit != nullptr && !limit->take(now_ns)) {
     tally.drop(drop_reason::rate_limited_route);
     counted.rate_limited.add(1);
+    return false;
+  }
+  if (numbered && !rules.replay->record(channel, now_s)) {  // another stage forwarded it since seen()
+    tally.drop(drop_reason::replay);
     return false;
   }
   for_each_hop(rules, route, body, [&](std::uint32_t hop, bool first) { add(hop, !first); });

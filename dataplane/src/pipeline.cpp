@@ -49,7 +49,7 @@ std::uint32_t pipeline::handle(const policy& rules, const packet_buffer& datagra
       }
     }
     const bool routed = route_message(rules, _stage, m.kind, m.where.source, m.where.destination,
-                                      m.message.encoded, now_ns, tally, [&](std::uint32_t hop, bool copy) {
+                                      m.message.encoded, now_ns, now_s, tally, [&](std::uint32_t hop, bool copy) {
                                         if (!_tx.add(hop, m.message.encoded, copy)) {
                                           _tx.flush(_tx_port, tally);
                                           _tx.add(hop, m.message.encoded, copy);  // an empty batch has room

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include "decide.hpp"
 #include "ferry/platform/clock.hpp"
@@ -46,10 +47,14 @@ std::uint32_t route_stage::poll_once() noexcept {
   std::uint32_t work = 0;
   const policy* in_use = nullptr;  // the snapshot the frames in _tx were built under
   std::uint64_t now_ns = 0;
+  std::uint64_t now_s = 0;
   for (spsc_ring<message_desc>* ring : _inputs) {
     const std::uint32_t k = ring->pop(_batch.data(), _burst);
     if (k == 0) continue;
-    if (now_ns == 0) now_ns = platform::portable::monotonic_ns();
+    if (now_ns == 0) {
+      now_ns = platform::portable::monotonic_ns();
+      now_s = static_cast<std::uint64_t>(std::time(nullptr));
+    }
     tally.ring_high_water = std::max<std::uint64_t>(tally.ring_high_water, k + ring->known_waiting());
     work += k;
     // Loaded after the pop, so at least as new as the one their verify stage used; frames built under an older
@@ -68,13 +73,14 @@ std::uint32_t route_stage::poll_once() noexcept {
       }
       tally.rx += 1;
       const std::span<const std::byte> encoded = d.encoded();
+      const auto add = [&](std::uint32_t hop, bool copy) {
+        if (!_tx.add(hop, encoded, copy)) {
+          flush(tally);
+          _tx.add(hop, encoded, copy);  // an empty batch always has room
+        }
+      };
       const bool routed = route_message(rules, _stage, static_cast<verify::message_kind>(d.kind), d.source,
-                                        d.destination, encoded, now_ns, tally, [&](std::uint32_t hop, bool copy) {
-                                          if (!_tx.add(hop, encoded, copy)) {
-                                            flush(tally);
-                                            _tx.add(hop, encoded, copy);  // an empty batch always has room
-                                          }
-                                        });
+                                        d.destination, encoded, now_ns, now_s, tally, add);
       if (routed) {
         _held.push_back(d);
       } else {

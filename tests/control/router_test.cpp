@@ -473,6 +473,30 @@ TEST_F(RouterTest, LinkKeyRotationByReloadAcceptsTheOldKeyForItsGrace) {
   EXPECT_TRUE(bad_mac_counted);
 }
 
+TEST_F(RouterTest, ReplayWindowsInTheStateDirectoryOutliveTheRouter) {
+  listener a = listener::udp();
+  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\nsync_ms = 50\n"
+                           "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
+                           "next_hop = \"" + a.name() + "\"\n";
+  const bytes first = testing::vaa_body(2, 501), second = testing::vaa_body(2, 502);
+  start(rest);
+  send_one(wormhole, first);
+  send_one(wormhole, first);  // a byte-identical copy: the digest cache's
+  settle(2);
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_EQ(drops(dp::drop_reason::duplicate), 1u);
+  EXPECT_EQ(_router->stats().replay_channels, 1u);
+  _router->stop();
+  _router.reset();
+  start(rest);  // a new router: an empty digest cache, the same windows
+  send_one(wormhole, first);
+  send_one(wormhole, second);
+  settle(2);
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_EQ(drops(dp::drop_reason::replay), 1u) << "forwarded before the restart";
+  EXPECT_EQ(drops(dp::drop_reason::duplicate), 0u);
+}
+
 TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
   listener a = listener::udp();
   const guardian_keys devnet = guardian_keys::devnet(), next = guardian_keys::generated("next", 5),

@@ -1,15 +1,18 @@
 // libFuzzer target over dp::parse_frame(): any datagram it accepts must be exactly what its header and messages
-// say it is, iterate without leaving the input, and be rebuilt byte for byte by frame_writer.
+// say it is, iterate without leaving the input, be rebuilt byte for byte by frame_writer, and authenticate only as
+// sealed with a link key (a made-up tag never passes; a sealed frame passes until any byte changes).
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <span>
 #include <vector>
 
 #include "ferry/dataplane/frame.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/platform/endian.hpp"
 
 #include "support/bytes.hpp"
@@ -77,5 +80,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(writer.message_count() == header.message_count, "writer count");
   require(writer.room() == 0, "writer has room left in an exactly sized buffer");
   require(same(writer.finish(), frame.tagged_bytes()), "re-encoded frame differs from the input");
+
+  // Link authentication: a tag the fuzzer made up never passes under a key it cannot know, and the frame sealed
+  // with that key (as a router sends it) passes, under its id only, and fails once any byte of it changes.
+  static dp::link_mac mac;
+  dp::link_key key;
+  key.id = 7;
+  key.size = 32;
+  key.secret.fill(std::byte{0xa5});
+  const dp::link_keys keys{{key}};
+  require(!authenticated || !mac.check(keys, frame, 0) || header.key_id == 7, "a tag passed under another key id");
+  std::vector<std::byte> sealed(size - tag_size + dp::link_tag_size);
+  std::copy(frame.tagged_bytes().begin(), frame.tagged_bytes().end(), sealed.begin());
+  require(mac.seal(sealed, size - tag_size, key) == sealed.size(), "seal refused a valid frame");
+  dp::frame_view resealed;
+  require(dp::parse_frame(sealed, resealed) == dp::frame_status::ok, "a sealed frame does not parse");
+  require(mac.check(keys, resealed, 0), "a frame sealed with the key fails its check");
+  sealed[data[0] % sealed.size()] ^= std::byte{1};
+  dp::frame_view changed;
+  require(dp::parse_frame(sealed, changed) != dp::frame_status::ok || !mac.check(keys, changed, 0),
+          "a frame changed after sealing passes its check");
   return 0;
 }

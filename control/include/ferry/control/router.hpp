@@ -152,6 +152,7 @@ class router {
   live_states _states;
   std::vector<learned_upgrade> _learned;
   std::uint64_t _upgrades_applied = 0;
+  std::unique_ptr<dp::replay_windows> _replay;  // shared by every snapshot; outlives the stages
   std::unique_ptr<dp::policy_store> _policies;
   std::unique_ptr<upgrade_queue> _events;
   std::unique_ptr<dp::io_backend> _backend;

@@ -60,6 +60,8 @@ struct router_stats {
   key_set_stats keys;
   std::uint64_t snapshots_published = 0;  // configuration generations since start (1: the first)
   std::uint64_t snapshots_retired = 0;    // old snapshots waiting for every stage to pass a quiescent point
+  // The replay windows (dp::replay_windows): channels held, room for them, channels evicted to make room.
+  std::uint64_t replay_channels = 0, replay_capacity = 0, replay_evictions = 0;
 };
 
 // {"rx": N, "forwarded": N, "drops": {"<reason>": N, ...}, "stages": [{"name": "io0", "cpu": 0, "rx": N,

@@ -23,6 +23,7 @@
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/endpoint.hpp"
 #include "ferry/dataplane/link_auth.hpp"
+#include "ferry/dataplane/replay_windows.hpp"
 #include "ferry/dataplane/route_table.hpp"
 #include "ferry/dataplane/snapshot_store.hpp"
 #include "ferry/dataplane/token_bucket.hpp"
@@ -186,6 +187,8 @@ struct policy {
   std::vector<peer_entry> peer_entries;    // by peer index
 
   std::shared_ptr<const verify::key_sets> keys;
+  // The replay windows every snapshot shares (owned by the control plane, alive while any stage runs), or null.
+  replay_windows* replay = nullptr;
   bool guardian_set_upgrades = false;  // report verified upgrade VAAs (control_events) so that sets rotate
 
   // Owners of the live state the entries point at, so that it lives while any snapshot using it does.

@@ -27,8 +27,8 @@ class tx_batch {
   static constexpr std::uint32_t max_hops = 4096;  // next hops a policy may name
 
   // max_frame_bytes: the largest frame to build, its tag included (1472 keeps a frame in one Ethernet packet over
-  // IPv4); a single message bigger than that still goes, alone in its frame. Opens the socket for local sinks. Allocates here,
-  // never afterwards.
+  // IPv4); a single message bigger than that still goes, alone in its frame. Opens the socket for local sinks.
+  // Allocates here, never afterwards.
   explicit tx_batch(std::size_t max_frame_bytes);
   tx_batch(const tx_batch&) = delete;
   tx_batch& operator=(const tx_batch&) = delete;
@@ -43,8 +43,9 @@ class tx_batch {
   // flush() and add again.
   bool add(std::uint32_t hop, std::span<const std::byte> encoded, bool copy = false) noexcept;
 
-  // Tags the frames to hops with link keys, sends every frame and empties the batch. Counts each message as forwarded (a copy: in copies), or dropped as
-  // tx_error (a copy: copy_errors) when its frame was refused, and each frame sent in tx_datagrams/tx_bytes.
+  // Tags the frames to hops with link keys, sends every frame and empties the batch. Counts each message as
+  // forwarded (a copy: in copies), or dropped as tx_error (a copy: copy_errors) when its frame was refused, and each
+  // frame sent in tx_datagrams/tx_bytes.
   void flush(tx_port& port, counter_values& tally) noexcept;
 
   bool empty() const noexcept { return _frames == 0; }
