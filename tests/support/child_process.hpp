@@ -63,6 +63,8 @@ class child_process {
   }
 
   bool started() const noexcept { return _pid > 0; }
+  // The process's id (under an emulator, the emulator's process, which runs the program), -1 when not started.
+  pid_t pid() const noexcept { return _pid; }
 
   bool running() {
     if (_pid <= 0 || _status) return false;

@@ -56,7 +56,17 @@ class guardian_keys {
 
   // A VAA naming set `set_index`, signed by a quorum of these guardians (the first floor(2n/3)+1).
   std::vector<std::byte> sign(verify::wormhole::vaa_fields fields, std::uint32_t set_index) const {
-    std::vector<verify::wormhole::signature_fields> sigs(verify::wormhole::quorum(_secrets.size()));
+    std::vector<std::uint8_t> first(verify::wormhole::quorum(_secrets.size()));
+    for (std::size_t i = 0; i < first.size(); ++i) first[i] = static_cast<std::uint8_t>(i);
+    return sign_by(fields, set_index, first);
+  }
+
+  // A VAA naming set `set_index`, signed by the guardians at `signers` (indices into this set, assumed ascending
+  // and each below the set's size; a quorum or not, as the test wants). The same fields signed by two different
+  // quorums give two VAAs of different bytes that both verify.
+  std::vector<std::byte> sign_by(verify::wormhole::vaa_fields fields, std::uint32_t set_index,
+                                 std::span<const std::uint8_t> signers) const {
+    std::vector<verify::wormhole::signature_fields> sigs(signers.size());
     fields.guardian_set_index = set_index;
     fields.signatures = sigs;
     std::vector<std::byte> out(verify::wormhole::encoded_size(fields));
@@ -65,22 +75,25 @@ class guardian_keys {
     if (verify::wormhole::parse_vaa(out, view) != verify::parse_status::ok) std::abort();
     const verify::hash256 digest = verify::wormhole::signing_digest(view);
     for (std::size_t i = 0; i < sigs.size(); ++i) {
-      sigs[i].guardian_index = static_cast<std::uint8_t>(i);
-      sigs[i].rsv = *verify::sign_recoverable(digest, _secrets[i]);
+      if (signers[i] >= _secrets.size()) std::abort();
+      sigs[i].guardian_index = signers[i];
+      sigs[i].rsv = *verify::sign_recoverable(digest, _secrets[signers[i]]);
     }
     verify::wormhole::encode_vaa(fields, out);
     return out;
   }
 
-  // A plain VAA from `chain` with this sequence (payload of 32 bytes), signed for `set_index`.
-  std::vector<std::byte> vaa(std::uint32_t set_index, std::uint16_t chain, std::uint64_t sequence) const {
+  // A plain VAA from `chain` with this sequence (payload of 32 bytes), signed for `set_index` by a quorum, or by
+  // `signers` when given (as sign_by()).
+  std::vector<std::byte> vaa(std::uint32_t set_index, std::uint16_t chain, std::uint64_t sequence,
+                             const std::vector<std::uint8_t>& signers = {}) const {
     static const std::vector<std::byte> payload(32, std::byte{0x33});
     verify::wormhole::vaa_fields fields;
     fields.emitter_chain = chain;
     fields.emitter_address[31] = std::byte{0x77};
     fields.sequence = sequence;
     fields.payload = payload;
-    return sign(fields, set_index);
+    return signers.empty() ? sign(fields, set_index) : sign_by(fields, set_index, signers);
   }
 
   // A guardian set upgrade to `next` (index and keys), from the governance emitter (chain 1, 0x00..04), signed by
