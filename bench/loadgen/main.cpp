@@ -3,6 +3,7 @@
 // unexpected or repeated, and, given ferryd's control socket, what ferryd dropped and why. Or writes the same
 // datagrams to a pcap file for a DPDK port to read (--write-pcap).
 
+#include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -41,6 +42,7 @@ using loadgen::category;
 struct settings {
   dp::endpoint target;
   dp::endpoint sink;
+  dp::endpoint source;   // the sending socket's local address; port 0: the kernel's choice
   double rate = 100000;  // units per second; 0: as fast as possible
   double duration = 5;   // seconds, when count is 0
   std::uint64_t count = 0;
@@ -330,6 +332,7 @@ int main(int argc, char** argv) {
   settings s;
   std::string target = "127.0.0.1:7700";
   std::string sink = "127.0.0.1:7701";
+  std::string source_address;
   std::string mix = "valid=85,unroutable=5,malformed=5,forged=5";
   std::string valid_flows = "wormhole:2:0,wormhole:1:0,hyperlane:1:42161,hyperlane:10:42161,layerzero:30101:30102,"
                             "opaque:7:8";
@@ -343,10 +346,14 @@ int main(int argc, char** argv) {
   std::string link_key_file;
   std::uint16_t key_id = 1;
   std::uint32_t run_id = 0;
+  bool wait_for_signal = false;
   unsigned sign_threads = static_cast<unsigned>(platform::allowed_cpus().size());
   loadgen::traffic_options traffic_options;
   app.add_option("--target", target, "The router's listening address")->capture_default_str();
   app.add_option("--sink", sink, "Where to receive what the router forwards (its next hop)")->capture_default_str();
+  app.add_option("--source", source_address,
+                 "Send from this local address, with or without a port (\"127.0.0.5\", \"127.0.0.5:7000\", "
+                 "\"[::1]\"), so that one machine can play many peers on loopback (default: the system's choice)");
   app.add_option("--rate", s.rate, "Messages per second; 0 sends as fast as possible (and needs --count)")
       ->capture_default_str();
   app.add_option("--duration", s.duration, "Seconds to send for (unless --count): rate x duration messages")
@@ -379,6 +386,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 65535));
   app.add_option("--sign-threads", sign_threads, "Threads that sign the run's messages before it starts")
       ->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_flag("--wait-for-signal", wait_for_signal,
+               "Once signed and bound, say so on stderr and wait for SIGUSR1 before sending, so that a script can "
+               "start several load generators at the same moment");
   app.add_option("--run-id", run_id, "The run id stamped in every message (default: from the clock)");
   app.add_option("--write-pcap", pcap_path,
                  "Write the run's datagrams as Ethernet/IPv4/UDP packets to this pcap file (for DPDK's net_pcap) "
@@ -393,6 +403,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // Blocked before any thread starts, so that SIGUSR1 (which would end the process) only ever reaches sigwait.
+  sigset_t start_signal;
+  sigemptyset(&start_signal);
+  sigaddset(&start_signal, SIGUSR1);
+  if (wait_for_signal) pthread_sigmask(SIG_BLOCK, &start_signal, nullptr);
   const auto fail = [](const std::string& message) {
     std::cerr << "ferry-loadgen: " << message << '\n';
     return 1;
@@ -410,6 +425,16 @@ int main(int argc, char** argv) {
   if (!unroutable) return fail("--unroutable-flows " + unroutable.err().message());
   s.target = *target_ep;
   s.sink = *sink_ep;
+  // An address alone ("127.0.0.5", "[::1]") sends from a port the kernel chooses.
+  const std::string from = !source_address.empty() ? source_address
+                           : s.target.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
+  const bool has_port = from.front() == '[' ? from.back() != ']' : from.find(':') != std::string::npos;
+  auto source_ep = dp::endpoint::parse(has_port ? from : from + ":0");
+  if (!source_ep) return fail("--source " + source_ep.err().message());
+  if (source_ep->family() != s.target.family()) {
+    return fail("--source " + source_address + ": not of --target's address family (IPv4 and IPv6 do not mix)");
+  }
+  s.source = *source_ep;
   s.packing.frame_flags = verified_upstream ? dp::frame_flag::verified_upstream : std::uint8_t{0};
   if (!link_key_file.empty()) {
     auto secret = ctl::read_link_key(link_key_file);
@@ -443,6 +468,7 @@ int main(int argc, char** argv) {
   // What can fail is tried before the signing, which may take a while.
   std::optional<loadgen::pcap_writer> pcap;
   if (!pcap_path.empty()) {
+    if (!source_address.empty()) return fail("--source is for sending: --write-pcap takes --pcap-source");
     loadgen::pcap_addressing addressing;
     auto source = dp::endpoint::parse(pcap_source);
     if (!source) return fail("--pcap-source " + source.err().message());
@@ -468,6 +494,13 @@ int main(int argc, char** argv) {
     if (!writer) return fail("--write-pcap " + writer.err().message());
     pcap.emplace(std::move(*writer));
   }
+  // Bound now, so that a --source this machine does not have fails before the signing.
+  std::optional<dp::udp_socket> send_socket;
+  if (!pcap) {
+    auto opened = dp::udp_socket::open({s.source, false, 16u << 20});
+    if (!opened) return fail((source_address.empty() ? "" : "--source ") + opened.err().message());
+    send_socket.emplace(std::move(*opened));
+  }
   if (!control_socket.empty()) {
     if (auto probe = loadgen::read_ferry_counters(control_socket); !probe) {
       return fail("--control-socket " + probe.err().message());
@@ -492,10 +525,12 @@ int main(int argc, char** argv) {
   auto buffers = dp::placed<dp::buffer_pool>::create("receive buffers", platform::page_size::normal,
                                                      dp::udp_socket::max_burst, dp::buffer_pool::max_data_size);
   if (!buffers) return fail(buffers.err().message());
-  auto any = dp::endpoint::parse(s.target.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
-  auto send_socket = dp::udp_socket::open({*any, false, 16u << 20});
-  if (!send_socket) return fail(send_socket.err().message());
 
+  if (wait_for_signal) {
+    std::fprintf(stderr, "ferry-loadgen: ready: sending on SIGUSR1\n");
+    int taken = 0;
+    sigwait(&start_signal, &taken);
+  }
   std::optional<loadgen::ferry_counters> ferry_before;
   if (!control_socket.empty()) {
     auto counters = loadgen::read_ferry_counters(control_socket);
