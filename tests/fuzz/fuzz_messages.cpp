@@ -1,7 +1,8 @@
 // libFuzzer target over the verify parsers. The first byte is the message kind as on the wire, the rest the body:
 // read_addressing() and the kind's own parser must agree, every accessor of an accepted message stays inside the
 // input, and re-encoding an accepted message from its accessors gives back the same bytes (each format has one
-// encoding), which also reads every byte the views cover.
+// encoding), which also reads every byte the views cover. read_channel() (the replay windows' key) names a channel
+// exactly for the numbered kinds whose addressing reads, and that channel starts with the message's source.
 
 #include <array>
 #include <cstddef>
@@ -13,7 +14,9 @@
 #include <span>
 #include <vector>
 
+#include "ferry/platform/endian.hpp"
 #include "ferry/verify/addressing.hpp"
+#include "ferry/verify/channel.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/message_kind.hpp"
@@ -174,6 +177,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case message_kind::layerzero: check_layerzero(body, addressed, a); break;
     case message_kind::opaque: check_opaque(body, addressed, a); break;
     case message_kind::quorum: check_quorum(body, addressed, a); break;
+  }
+
+  channel c;
+  const bool numbered = read_channel(*kind, body, c);
+  const bool expected = addressed == parse_status::ok &&
+                        (*kind == message_kind::wormhole || *kind == message_kind::hyperlane ||
+                         *kind == message_kind::layerzero);
+  require(numbered == expected, "read_channel disagrees with read_addressing on whether the message is numbered");
+  if (numbered) {
+    require(c.kind == *kind && c.size <= c.id.size(), "channel kind or size");
+    const std::uint32_t source = *kind == message_kind::wormhole ? ferry::platform::load_be16(c.id.data())
+                                                                 : ferry::platform::load_be32(c.id.data());
+    require(source == a.source, "the channel does not start with the message's source");
   }
   return 0;
 }
