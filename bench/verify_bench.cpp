@@ -13,11 +13,16 @@
 //              what a hit costs as a fraction of a full verification.
 //   parse      the zero-copy parser of each kind on a typical message (<argument> = payload bytes). Counter:
 //              items_per_second, one item a message; no floor (ns a message is printed).
+//   hmac       HMAC-SHA-256 of a link frame of <argument> bytes under a 32-byte key, as a link check computes it
+//              (ferry), against mbedTLS's one-call mbedtls_md_hmac (the floor), with SHA-256 alone over the same
+//              bytes (sha256) for what no HMAC can beat. Counter: bytes_per_second.
 // A new topic is a new section below, registered in main(), plus its floor and figure in verify.sh.
 
 #include <benchmark/benchmark.h>
 
 #include <crypto++/keccak.h>
+#include <mbedtls/md.h>
+#include <mbedtls/sha256.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
@@ -37,6 +42,7 @@
 #include "ferry/verify/layerzero.hpp"
 #include "ferry/verify/quorum.hpp"
 #include "ferry/verify/secp256k1.hpp"
+#include "ferry/verify/sha256.hpp"
 #include "ferry/verify/verifier.hpp"
 #include "ferry/verify/wormhole.hpp"
 #include "support/bench_vaas.hpp"
@@ -254,12 +260,73 @@ void register_parse() {
   }
 }
 
+// ---- hmac ---------------------------------------------------------------------------------------------------
+
+// A one-message frame, a small full frame, and a frame of 8 messages filling a 1472-byte datagram.
+constexpr std::array<std::int64_t, 3> hmac_sizes{64, 200, 1472};
+
+const std::array<std::byte, 32> hmac_key = [] {
+  std::array<std::byte, 32> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::byte>(0xa0 + i);
+  return key;
+}();
+
+void hmac_loop(benchmark::State& state, auto&& mac) {
+  const auto data = message(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    verify::hash256 tag = mac(std::span<const std::byte>(data));
+    benchmark::DoNotOptimize(tag);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+
+const unsigned char* mbedtls_bytes(const std::byte* p) { return reinterpret_cast<const unsigned char*>(p); }
+
+void BM_hmac_ferry(benchmark::State& state) {
+  const verify::hmac_sha256_key key(hmac_key);
+  hmac_loop(state, [&](std::span<const std::byte> data) {
+    return verify::hmac_sha256_key::message(key).update(data).finish();
+  });
+}
+
+void BM_hmac_mbedtls(benchmark::State& state) {
+  const mbedtls_md_info_t* sha256 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+  hmac_loop(state, [&](std::span<const std::byte> data) {
+    verify::hash256 out;
+    if (mbedtls_md_hmac(sha256, mbedtls_bytes(hmac_key.data()), hmac_key.size(), mbedtls_bytes(data.data()),
+                        data.size(), reinterpret_cast<unsigned char*>(out.data())) != 0) {
+      std::abort();
+    }
+    return out;
+  });
+}
+
+void BM_hmac_sha256(benchmark::State& state) {
+  hmac_loop(state, [](std::span<const std::byte> data) {
+    verify::hash256 out;
+    if (mbedtls_sha256_ret(mbedtls_bytes(data.data()), data.size(), reinterpret_cast<unsigned char*>(out.data()),
+                           0) != 0) {
+      std::abort();
+    }
+    return out;
+  });
+}
+
+void register_hmac() {
+  for (auto* bench : {benchmark::RegisterBenchmark("BM_hmac_ferry", BM_hmac_ferry),
+                      benchmark::RegisterBenchmark("BM_hmac_mbedtls", BM_hmac_mbedtls),
+                      benchmark::RegisterBenchmark("BM_hmac_sha256", BM_hmac_sha256)}) {
+    for (const std::int64_t size : hmac_sizes) bench->Arg(size);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   register_keccak();
   register_verify();
   register_parse();
+  register_hmac();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -28,7 +28,7 @@ std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noex
     open.size = frame->finish().size();
     if (_options.link_key) {
       // the writer was given link_tag_size less than the room, so the tag fits
-      open.size = _mac.seal(std::span(_space).subspan(open.offset), open.size, *_options.link_key);
+      open.size = dp::seal(std::span(_space).subspan(open.offset), open.size, *_options.link_key);
     }
     used += open.size;
     _datagrams[_count++] = open;

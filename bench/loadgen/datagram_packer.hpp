@@ -50,7 +50,6 @@ class datagram_packer {
  private:
   const presigned_pool& _pool;
   packing _options;
-  dp::link_mac _mac;
   std::vector<std::byte> _space;
   std::vector<packed_datagram> _datagrams;  // batch entries, the first _count of them this pack's
   std::size_t _count = 0;

@@ -439,11 +439,7 @@ int main(int argc, char** argv) {
   if (!link_key_file.empty()) {
     auto secret = ctl::read_link_key(link_key_file);
     if (!secret) return fail("--link-key " + secret.err().message());
-    dp::link_key key;
-    key.id = key_id;
-    key.size = static_cast<std::uint8_t>(secret->size());  // 16 to 64 bytes, as read_link_key checks
-    std::copy(secret->begin(), secret->end(), key.secret.begin());
-    s.packing.link_key = key;
+    s.packing.link_key = dp::link_key(key_id, *secret);  // 16 to 64 bytes, as read_link_key checks
   }
   traffic_options.weights = *weights;
   traffic_options.valid_flows = *valid;

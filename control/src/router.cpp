@@ -176,12 +176,7 @@ verify::key_sets router::keys_with_upgrades(const config& cfg) const {
 dp::link_keys link_keys_of(const peer_config& peer, const dp::link_keys* before, std::uint64_t now_s) {
   dp::link_keys out;
   for (const link_key& k : peer.link_keys) {
-    dp::link_key key;
-    key.id = static_cast<std::uint16_t>(k.id);
-    key.size = static_cast<std::uint8_t>(std::min(k.secret.size(), dp::max_link_secret));
-    std::copy_n(k.secret.begin(), key.size, key.secret.begin());
-    key.send_from = k.send_from;
-    out.keys.push_back(key);
+    out.keys.emplace_back(static_cast<std::uint16_t>(k.id), k.secret, k.send_from);
   }
   if (before == nullptr) return out;
   const std::size_t configured = out.keys.size();

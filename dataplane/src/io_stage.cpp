@@ -47,7 +47,7 @@ void io_stage::flush(std::uint32_t shard, counter_values& tally) noexcept {
 void io_stage::take(const policy& rules, std::uint64_t now_ns, std::uint64_t now_s, packet_buffer& datagram,
                     counter_values& tally) noexcept {
   std::uint32_t n = 0;
-  const bool framed = take_apart(datagram, rules, _stage, now_ns, now_s, _mac, tally, [&](const accepted_message& m) {
+  const bool framed = take_apart(datagram, rules, _stage, now_ns, now_s, tally, [&](const accepted_message& m) {
     _datagram[n++] = {&datagram,
                       static_cast<std::uint32_t>(m.message.encoded.data() - datagram.data()),
                       static_cast<std::uint32_t>(m.message.encoded.size()),

@@ -39,7 +39,7 @@ pipeline::pipeline(const pipeline_options& options, rx_port& rx, tx_port& tx, bu
 std::uint32_t pipeline::handle(const policy& rules, const packet_buffer& datagram, std::uint64_t now_s,
                                std::uint64_t now_ns, counter_values& tally) noexcept {
   std::uint32_t added = 0;
-  take_apart(datagram, rules, _stage, now_ns, now_s, _mac, tally, [&](const accepted_message& m) {
+  take_apart(datagram, rules, _stage, now_ns, now_s, tally, [&](const accepted_message& m) {
     if (!m.trusted && verify::is_verified_kind(m.kind)) {
       const verify::verdict v = verify_message(_verifier, rules, _stage, m.kind, m.where.source,
                                                m.where.destination, m.message.body, now_s, now_ns, _events, tally);

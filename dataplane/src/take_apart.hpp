@@ -30,7 +30,7 @@ struct accepted_message {
 // rejected whole (nothing was taken).
 template <class Take>
 bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
-                std::uint64_t now_s, link_mac& mac, counter_values& tally, Take&& take) noexcept {
+                std::uint64_t now_s, counter_values& tally, Take&& take) noexcept {
   tally.rx_datagrams += 1;
   tally.rx_bytes += datagram.length;
   if ((datagram.flags & packet_flag::truncated) != 0) {
@@ -50,7 +50,7 @@ bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_
   const peer_entry* from = peer != peer_table::none ? &rules.peer_entries[peer] : nullptr;
   peer_tally* counted = from != nullptr ? &from->state->tally(stage) : nullptr;
   const bool authenticated = from != nullptr && !from->keys.empty();
-  if (authenticated && !mac.check(from->keys, frame, now_s)) {
+  if (authenticated && !authentic(from->keys, frame, now_s)) {
     // Nothing in it can be believed, not even its message count: one message received, one dropped.
     tally.rx += 1;
     tally.drop(drop_reason::bad_mac);

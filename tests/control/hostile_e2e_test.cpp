@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -115,11 +116,9 @@ class loopback_sender {
 // A link key of 32 random bytes under `id`.
 dp::link_key random_link_key(std::uint16_t id) {
   std::random_device random;
-  dp::link_key key;
-  key.id = id;
-  key.size = 32;
-  for (std::size_t i = 0; i < key.size; ++i) key.secret[i] = static_cast<std::byte>(random() & 0xff);
-  return key;
+  std::array<std::byte, 32> secret;
+  for (std::byte& b : secret) b = static_cast<std::byte>(random() & 0xff);
+  return dp::link_key(id, secret);
 }
 
 // A frame of `messages` whose header has `flags` (nothing else set).
@@ -278,7 +277,7 @@ class HostileE2e : public ::testing::Test {
   // A link key file in the test's directory holding `key`'s secret as hex, mode 0600; its path.
   std::string write_key_file(const std::string& name, const dp::link_key& key) {
     const std::string path = _dir + "/" + name;
-    std::ofstream(path) << hex_of(key.bytes()) << '\n';
+    std::ofstream(path) << hex_of(key.secret()) << '\n';
     ::chmod(path.c_str(), 0600);
     return path;
   }

@@ -383,9 +383,8 @@ TEST_F(PipelineTest, FramesToAPeerWithLinkKeysCarryTheNewestKeysTag) {
   ASSERT_EQ(parse_frame(got[0], frame), frame_status::ok);
   EXPECT_EQ(frame.header().flags, frame_flag::authenticated);
   EXPECT_EQ(frame.header().key_id, 5u);
-  link_mac mac;
-  EXPECT_TRUE(mac.check(testing::link_keys_of({newest}), frame, now));
-  EXPECT_FALSE(mac.check(testing::link_keys_of({older}), frame, now));
+  EXPECT_TRUE(authentic(testing::link_keys_of({newest}), frame, now));
+  EXPECT_FALSE(authentic(testing::link_keys_of({older}), frame, now));
   EXPECT_EQ(std::distance(frame.begin(), frame.end()), 2);
   expect_balanced();
 }

@@ -2,6 +2,7 @@
 // say it is, iterate without leaving the input, be rebuilt byte for byte by frame_writer, and authenticate only as
 // sealed with a link key (a made-up tag never passes; a sealed frame passes until any byte changes).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -83,22 +84,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Link authentication: a tag the fuzzer made up never passes under a key it cannot know, and the frame sealed
   // with that key (as a router sends it) passes, under its id only, and fails once any byte of it changes.
-  static dp::link_mac mac;
-  dp::link_key key;
-  key.id = 7;
-  key.size = 32;
-  key.secret.fill(std::byte{0xa5});
+  static const dp::link_key key = [] {
+    std::array<std::byte, 32> secret;
+    secret.fill(std::byte{0xa5});
+    return dp::link_key(7, secret);
+  }();
   const dp::link_keys keys{{key}};
-  require(!authenticated || !mac.check(keys, frame, 0) || header.key_id == 7, "a tag passed under another key id");
+  require(!authenticated || !dp::authentic(keys, frame, 0) || header.key_id == 7, "a tag passed under another key id");
   std::vector<std::byte> sealed(size - tag_size + dp::link_tag_size);
   std::copy(frame.tagged_bytes().begin(), frame.tagged_bytes().end(), sealed.begin());
-  require(mac.seal(sealed, size - tag_size, key) == sealed.size(), "seal refused a valid frame");
+  require(dp::seal(sealed, size - tag_size, key) == sealed.size(), "seal refused a valid frame");
   dp::frame_view resealed;
   require(dp::parse_frame(sealed, resealed) == dp::frame_status::ok, "a sealed frame does not parse");
-  require(mac.check(keys, resealed, 0), "a frame sealed with the key fails its check");
+  require(dp::authentic(keys, resealed, 0), "a frame sealed with the key fails its check");
   sealed[data[0] % sealed.size()] ^= std::byte{1};
   dp::frame_view changed;
-  require(dp::parse_frame(sealed, changed) != dp::frame_status::ok || !mac.check(keys, changed, 0),
+  require(dp::parse_frame(sealed, changed) != dp::frame_status::ok || !dp::authentic(keys, changed, 0),
           "a frame changed after sealing passes its check");
   return 0;
 }

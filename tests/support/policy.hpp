@@ -2,6 +2,7 @@
 // Policy snapshots for data-plane tests, without the control plane: routes to single UDP hops (or drops), peers,
 // key sets. What ctl::router builds from a configuration, reduced to what a test names.
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,12 +83,9 @@ inline std::unique_ptr<dp::policy> make_policy(const test_policy& spec) {
 
 // A link key of 32 bytes of `fill`.
 inline dp::link_key link_key_of(std::uint16_t id, std::uint8_t fill, std::uint64_t send_from = 0) {
-  dp::link_key key;
-  key.id = id;
-  key.size = 32;
-  for (std::size_t i = 0; i < key.size; ++i) key.secret[i] = std::byte{fill};
-  key.send_from = send_from;
-  return key;
+  std::array<std::byte, 32> secret;
+  secret.fill(std::byte{fill});
+  return dp::link_key(id, secret, send_from);
 }
 
 inline dp::link_keys link_keys_of(std::vector<dp::link_key> keys) { return dp::link_keys{std::move(keys)}; }
@@ -96,8 +94,7 @@ inline dp::link_keys link_keys_of(std::vector<dp::link_key> keys) { return dp::l
 inline std::vector<std::byte> sealed(std::vector<std::byte> frame, const dp::link_key& key) {
   const std::size_t size = frame.size();
   frame.resize(size + dp::link_tag_size);
-  dp::link_mac mac;
-  frame.resize(mac.seal(frame, size, key));
+  frame.resize(dp::seal(frame, size, key));
   return frame;
 }
 

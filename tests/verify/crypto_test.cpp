@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string_view>
+#include <vector>
 
 #include "ferry/verify/ed25519.hpp"
 #include "ferry/verify/secp256k1.hpp"
@@ -167,19 +168,46 @@ TEST(Sha256, PiecesGiveTheSameDigestAsOneCall) {
   }
 }
 
-// RFC 4231 test cases 1 and 2.
+hash256 hmac(std::span<const std::byte> key, std::span<const std::byte> data) {
+  const hmac_sha256_key ready(key);
+  return hmac_sha256_key::message(ready).update(data).finish();
+}
+
+std::vector<std::byte> repeated(std::uint8_t value, std::size_t count) {
+  return std::vector<std::byte>(count, std::byte{value});
+}
+
+// RFC 4231 test cases 1, 2, 4 and 6 (a key longer than a block is hashed first), and the empty key and message.
 TEST(HmacSha256, Rfc4231Vectors) {
-  const std::array<std::byte, 20> key1 = [] {
-    std::array<std::byte, 20> k;
-    k.fill(std::byte{0x0b});
-    return k;
-  }();
-  EXPECT_EQ(hmac_sha256(key1, text("Hi There")),
+  EXPECT_EQ(hmac(repeated(0x0b, 20), text("Hi There")),
             fixed<32>("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
-  EXPECT_EQ(hmac_sha256(text("Jefe"), text("what do ya want for nothing?")),
+  EXPECT_EQ(hmac(text("Jefe"), text("what do ya want for nothing?")),
             fixed<32>("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
-  EXPECT_NE(hmac_sha256(text("Jeff"), text("what do ya want for nothing?")),
+  EXPECT_NE(hmac(text("Jeff"), text("what do ya want for nothing?")),
             fixed<32>("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+  std::vector<std::byte> counting(25);
+  for (std::size_t i = 0; i < counting.size(); ++i) counting[i] = static_cast<std::byte>(i + 1);
+  EXPECT_EQ(hmac(counting, repeated(0xcd, 50)),
+            fixed<32>("82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"));
+  EXPECT_EQ(hmac(repeated(0xaa, 131), text("Test Using Larger Than Block-Size Key - Hash Key First")),
+            fixed<32>("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"));
+  EXPECT_EQ(hmac({}, {}), fixed<32>("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"));
+}
+
+// One key, many messages, in pieces split anywhere, from the key or a copy of it: each the same as a fresh key's
+// HMAC of the whole message (the ready states are not changed by use).
+TEST(HmacSha256, AKeyMadeOnceServesEveryMessageInAnyPieces) {
+  const hmac_sha256_key key(text("a link secret of some length"));
+  const hmac_sha256_key copy = key;
+  const std::string_view message =
+      "frames longer than one block of sixty-four bytes, so that pieces cross a block boundary somewhere";
+  for (std::size_t split = 0; split <= message.size(); split += 7) {
+    const hash256 expected = hmac(text("a link secret of some length"), text(message.substr(0, split)));
+    EXPECT_EQ(hmac_sha256_key::message(key).update(text(message.substr(0, split))).finish(), expected) << split;
+    hmac_sha256_key::message pieces(copy);
+    pieces.update(text(message.substr(0, split / 2))).update(text(message.substr(split / 2, split - split / 2)));
+    EXPECT_EQ(pieces.finish(), expected) << split;
+  }
 }
 
 }  // namespace

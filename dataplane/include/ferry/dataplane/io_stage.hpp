@@ -48,7 +48,6 @@ class io_stage final : public stage {
   const policy_store& _policies;
   std::uint32_t _stage;
   stage_counters& _counters;
-  link_mac _mac;
   const std::atomic<bool>& _receiving;
   std::vector<message_desc> _datagram;             // the messages of the datagram being taken apart
   std::vector<std::vector<message_desc>> _staged;  // per verify stage: descriptors waiting for one push

@@ -23,19 +23,29 @@ namespace ferry::dp {
 
 inline constexpr std::size_t max_link_secret = 64;
 
+// One key of a link: its secret, and the HMAC key made ready from it once (so that a frame costs only its own
+// SHA-256 blocks), made together so that the two always agree.
 struct link_key {
-  std::uint16_t id = 0;  // the frame's key_id, 1 to 65535
-  std::uint8_t size = 0;
-  std::array<std::byte, max_link_secret> secret{};
+  link_key() = default;
+  // `bytes`: the secret, at most max_link_secret bytes (the config's key files hold 16 to 64); more are not kept.
+  link_key(std::uint16_t key_id, std::span<const std::byte> bytes, std::uint64_t sending_from = 0) noexcept;
+
+  std::uint16_t id = 0;            // the frame's key_id, 1 to 65535
   std::uint64_t send_from = 0;     // unix seconds from which frames to the peer may be tagged with it
   std::uint64_t accept_until = 0;  // unix seconds: 0 while configured, else when a removed key stops being accepted
 
-  std::span<const std::byte> bytes() const noexcept { return {secret.data(), size}; }
+  std::span<const std::byte> secret() const noexcept { return {_secret.data(), _size}; }
+  const verify::hmac_sha256_key& hmac() const noexcept { return _hmac; }
   bool accepted(std::uint64_t now_s) const noexcept { return accept_until == 0 || now_s < accept_until; }
   bool same_secret(const link_key& other) const noexcept;
+
+ private:
+  std::uint8_t _size = 0;
+  std::array<std::byte, max_link_secret> _secret{};
+  verify::hmac_sha256_key _hmac;
 };
 
-// The keys of one link. Held in a policy snapshot: immutable once published.
+// The keys of one link. Held in a policy snapshot: immutable once published, shared by every stage's thread.
 struct link_keys {
   std::vector<link_key> keys;
 
@@ -45,24 +55,17 @@ struct link_keys {
   const link_key* for_sending(std::uint64_t now_s) const noexcept;
 };
 
-// One thread's HMAC state (an mbedTLS context, allocated here): a stage that checks or tags frames has its own.
-class link_mac {
- public:
-  // Whether `frame` is authenticated by a key of `keys` accepted at now_s (one whose id is the frame's key_id and
-  // whose tag matches: while a key id is re-used with a new secret, both are tried). Compares in constant time.
-  bool check(const link_keys& keys, const frame_view& frame, std::uint64_t now_s) noexcept;
+// Whether `frame` is authenticated by a key of `keys` accepted at now_s (one whose id is the frame's key_id and
+// whose tag matches: while a key id is re-used with a new secret, both are tried). Compares in constant time.
+bool authentic(const link_keys& keys, const frame_view& frame, std::uint64_t now_s) noexcept;
 
-  // The tag of a frame gathered from `parts` (header first), under `key`.
-  void tag(const link_key& key, std::span<const iovec> parts, std::span<std::byte, link_tag_size> out) noexcept;
+// The tag of a frame gathered from `parts` (header first), under `key`.
+void link_tag(const link_key& key, std::span<const iovec> parts, std::span<std::byte, link_tag_size> out) noexcept;
 
-  // Authenticates a frame built in `buffer` (its first `size` bytes, untagged, as frame_writer::finish() gives
-  // it): sets the authenticated flag and key_id in its header and appends the tag. Returns the new size, or 0 when
-  // the buffer has no room for the tag or the frame is shorter than a header (nothing changed). For senders and
-  // tools; the data plane tags as it gathers (tag()).
-  std::size_t seal(std::span<std::byte> buffer, std::size_t size, const link_key& key) noexcept;
-
- private:
-  verify::hmac_sha256_stream _hmac;
-};
+// Authenticates a frame built in `buffer` (its first `size` bytes, untagged, as frame_writer::finish() gives it):
+// sets the authenticated flag and key_id in its header and appends the tag. Returns the new size, or 0 when the
+// buffer has no room for the tag or the frame is shorter than a header (nothing changed). For senders and tools;
+// the data plane tags as it gathers (link_tag()).
+std::size_t seal(std::span<std::byte> buffer, std::size_t size, const link_key& key) noexcept;
 
 }  // namespace ferry::dp

@@ -58,7 +58,6 @@ class pipeline final : public stage {
   stage_counters& _counters;
   verify::verified_cache _cache;
   verify::verifier _verifier;
-  link_mac _mac;
   tx_batch _tx;
 };
 

@@ -73,7 +73,6 @@ class tx_batch {
   std::vector<std::uint64_t> _sequence;  // per hop index: the next frame sequence number
   std::uint32_t _frames = 0;
   frame _frame[max_frames];
-  link_mac _mac;
   std::byte _headers[max_frames][frame_header_size];
   std::byte _tags[max_frames][link_tag_size];
   iovec _iov[max_frames][max_parts + 1];  // the header, the messages, and the tag when there is one

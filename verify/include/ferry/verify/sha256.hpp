@@ -25,23 +25,35 @@ class sha256_hasher {
   alignas(8) std::byte _context[128];  // mbedtls_sha256_context, kept opaque so mbedTLS stays out of this header
 };
 
-hash256 hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> data) noexcept;
-
-// HMAC-SHA-256 over several pieces, reusing one mbedTLS context (allocated once, here): for a thread that tags or
-// checks many frames, each under a key of its own. Keying costs two SHA-256 blocks a message.
-class hmac_sha256_stream {
+// An HMAC-SHA-256 key made ready once (RFC 2104's inner and outer hash states after the key's ipad and opad
+// blocks), so that each message it authenticates costs only the SHA-256 blocks of the message and of the outer
+// hash's last one: two blocks fewer than keying each time. Copyable; immutable once made, so threads may share it.
+// The states stand for the key: they are wiped when it goes.
+class hmac_sha256_key {
  public:
-  hmac_sha256_stream();
-  ~hmac_sha256_stream();
-  hmac_sha256_stream(const hmac_sha256_stream&) = delete;
-  hmac_sha256_stream& operator=(const hmac_sha256_stream&) = delete;
+  explicit hmac_sha256_key(std::span<const std::byte> key = {}) noexcept;
+  ~hmac_sha256_key();
+  hmac_sha256_key(const hmac_sha256_key&) = default;
+  hmac_sha256_key& operator=(const hmac_sha256_key&) = default;
 
-  hmac_sha256_stream& start(std::span<const std::byte> key) noexcept;
-  hmac_sha256_stream& update(std::span<const std::byte> data) noexcept;
-  hash256 finish() noexcept;  // once after each start
+  // One message's HMAC, over the pieces given to update() in turn.
+  class message {
+   public:
+    explicit message(const hmac_sha256_key& key) noexcept;
+    message(const message&) = delete;
+    message& operator=(const message&) = delete;
+
+    message& update(std::span<const std::byte> data) noexcept;
+    hash256 finish() noexcept;  // once
+
+   private:
+    const hmac_sha256_key& _key;
+    alignas(8) std::byte _inner[128];  // mbedtls_sha256_context
+  };
 
  private:
-  alignas(8) std::byte _context[32];  // mbedtls_md_context_t, kept opaque so mbedTLS stays out of this header
+  alignas(8) std::byte _inner[128];  // mbedtls_sha256_context after the ipad block
+  alignas(8) std::byte _outer[128];  // and after the opad block
 };
 
 // Compares in time that depends on the size only, not on where the bytes differ (for tags).
