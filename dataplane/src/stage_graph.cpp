@@ -1,5 +1,6 @@
 #include "ferry/dataplane/stage_graph.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -62,6 +63,13 @@ std::string thread_name(const std::vector<std::size_t>& members, const std::vect
 
 }  // namespace
 
+std::uint32_t buffers_held_downstream(const stage_layout& layout, std::uint32_t ring_size, std::uint32_t burst) {
+  if (layout.mode != layout_mode::staged) return 0;
+  const std::uint64_t v = layout.verify, r = layout.route, ring = ring_size, b = burst;
+  const std::uint64_t held = v * ring + v * r * ring + v * (layout.io + 1) * b + r * 2 * b;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(held, buffer_pool::max_count));
+}
+
 stage_layout default_layout(std::span<const unsigned> cpus) {
   stage_layout layout;
   const auto n = static_cast<std::uint32_t>(cpus.size());
@@ -109,8 +117,12 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
   for (std::uint32_t s = 0; s < stages; ++s) g->_counters.push_back(std::make_unique<stage_counters>());
   g->_inputs.resize(stages);
   const std::uint32_t io_count = layout.mode == layout_mode::staged ? layout.io : 1;
+  const std::uint32_t pool_size = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(std::uint64_t{options.buffers} +
+                                  buffers_held_downstream(layout, options.ring_size, options.pipeline.burst),
+                              buffer_pool::max_count));
   for (std::uint32_t i = 0; i < io_count; ++i) {
-    auto pool = placed<buffer_pool>::create("buffer pool", platform::page_size::try_huge, options.buffers,
+    auto pool = placed<buffer_pool>::create("buffer pool", platform::page_size::try_huge, pool_size,
                                             options.buffer_size);
     if (!pool) return std::move(pool).err();
     g->_pools.push_back(std::move(*pool));
@@ -151,7 +163,7 @@ platform::result<std::unique_ptr<stage_graph>> stage_graph::start(const graph_op
     }
     // A return ring holds every buffer of a pool, so that a route stage never finds it full.
     std::uint32_t return_size = 2;
-    while (return_size < options.buffers) return_size *= 2;
+    while (return_size < pool_size) return_size *= 2;
     for (auto& row : route_to_io) {
       for (std::uint32_t i = 0; i < layout.io; ++i) {
         auto ring = placed<spsc_ring<packet_buffer*>>::create("return ring", platform::page_size::normal,

@@ -269,6 +269,15 @@ TEST(StageGraph, AFullRingDropsAsQueueFullAndReceivingGoesOn) {
   h.expect_balanced();
 }
 
+// An io stage's pool holds what the stages after it can keep of its buffers on top of `buffers`: its rings to the
+// verify stages, their rings to the route stages, and a burst from each input and one being sent in those stages.
+TEST(StageGraph, EachIoStageHasBuffersForEverythingDownstreamCanHold) {
+  EXPECT_EQ(buffers_held_downstream(stage_layout{}, 1024, 32), 0u) << "run to completion returns each burst's buffers";
+  EXPECT_EQ(buffers_held_downstream(staged(1, 1, 1), 1024, 32), 1024u + 1024u + 2u * 32u + 2u * 32u);
+  EXPECT_EQ(buffers_held_downstream(staged(2, 3, 2), 64, 8), 3u * 64u + 3u * 2u * 64u + 3u * 3u * 8u + 2u * 2u * 8u);
+  EXPECT_EQ(buffers_held_downstream(staged(64, 64, 64), 1u << 20, 64), buffer_pool::max_count) << "capped";
+}
+
 TEST(StageGraph, TheRingHighWaterMarkIsReported) {
   StageGraphHarness h(staged(1, 1, 1));
   udp_socket from = h.sender();

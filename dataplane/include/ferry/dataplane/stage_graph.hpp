@@ -57,13 +57,22 @@ struct stage_layout {
 // give the io stage and the route stage a core each and the rest to verify stages.
 stage_layout default_layout(std::span<const unsigned> cpus);
 
+// Buffers of one io stage that the stages after it can hold at once in a staged layout: its rings to the verify
+// stages and the verify stages' rings to the route stages full of its descriptors (one buffer each at worst, a
+// datagram of one message), and what the verify and route stages have in hand (a burst from each input, and one
+// being sent). Each io stage's pool has these on top of graph_options::buffers, so that when verification falls
+// behind the io stage still has buffers to receive into and drops the excess as queue_full (counted) rather than
+// leaving the kernel to drop it, honest peers' datagrams with the rest. 0 to run to completion; at most
+// buffer_pool::max_count.
+std::uint32_t buffers_held_downstream(const stage_layout& layout, std::uint32_t ring_size, std::uint32_t burst);
+
 struct graph_options {
   stage_layout layout;
   pipeline_options pipeline;  // burst, frame size and cache size, for every layout
   poll_mode mode = poll_mode::adaptive;
   std::uint32_t idle_polls_before_sleep = 1024;  // adaptive: empty polls before a thread sleeps
   std::uint32_t ring_size = 1024;                // descriptors per ring between stages (a power of two)
-  std::uint32_t buffers = 1024;                  // receive buffers per io stage
+  std::uint32_t buffers = 1024;                  // receive buffers per io stage, beyond buffers_held_downstream()
   std::uint32_t buffer_size = 2048;              // bytes per receive buffer
 };
 
