@@ -26,8 +26,8 @@ struct accepted_message {
 
 // Calls take(const accepted_message&) for each message of `datagram` that passes, in order; every message received
 // is counted in tally.rx (and in its peer's tally slot `stage`). now_ns: the monotonic clock, for the peer's
-// bucket; now_s: unix seconds, for link keys' lives. mac: the calling thread's. Returns false when the datagram was
-// rejected whole (nothing was taken).
+// bucket; now_s: unix seconds, for link keys' lives. Returns false when the datagram was rejected whole (nothing was
+// taken).
 template <class Take>
 bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
                 std::uint64_t now_s, counter_values& tally, Take&& take) noexcept {
