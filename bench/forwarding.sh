@@ -14,6 +14,8 @@
 #   FERRY_FORWARD_SECONDS=20 bench/forwarding.sh
 #   FERRY_FORWARD_MESSAGES_PER_FRAME=8 bench/forwarding.sh   up to 8 messages a frame (default 1: a message a packet,
 #                                                          as guardians and relayers send them), up to 1472 bytes
+#   FERRY_FORWARD_LINK_MAC=blake2b bench/forwarding.sh   the upstream's link key tags with keyed BLAKE2b (default
+#                                                          hmac-sha256)
 #   FERRY_BUILD_DIR=build/release bench/forwarding.sh     use binaries already built there
 #   FERRY_FORWARD_RELOAD_MS=50 bench/forwarding.sh       also measure ferry (same process, right after) while
 #                                                          `ferryctl reload` runs every 50 ms: reload_rate_ratio is
@@ -25,6 +27,7 @@ cd "$(dirname "$0")/.."
 seconds=${FERRY_FORWARD_SECONDS:-10}
 reload_ms=${FERRY_FORWARD_RELOAD_MS:-}
 per_frame=${FERRY_FORWARD_MESSAGES_PER_FRAME:-1}
+link_mac=${FERRY_FORWARD_LINK_MAC:-hmac-sha256}
 build=${FERRY_BUILD_DIR:-}
 if [[ -z "$build" ]]; then
   cmake --preset release >&2
@@ -55,6 +58,7 @@ pcap=$work/frames.pcap
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/upstream.key"
 chmod 0600 "$work/upstream.key"
 "$build/bench/ferry-loadgen" --write-pcap "$pcap" --verified-upstream --link-key "$work/upstream.key" --key-id 1 \
+  --link-mac "$link_mac" \
   --count 4096 --mix valid=100 --valid-flows opaque:7:8,opaque:1:2,quorum:5:6 \
   --messages-per-frame "$per_frame" \
   --target 10.0.0.2:7700 --pcap-source 10.0.0.1:7000 --pcap-destination-mac 02:00:00:00:00:02 >&2
@@ -82,6 +86,7 @@ trust = "verified-upstream"
 [[peers.link_keys]]
 id = 1
 file = "$work/upstream.key"
+mac = "$link_mac"
 
 [[routes]]
 name = "everything"

@@ -13,9 +13,10 @@
 //              what a hit costs as a fraction of a full verification.
 //   parse      the zero-copy parser of each kind on a typical message (<argument> = payload bytes). Counter:
 //              items_per_second, one item a message; no floor (ns a message is printed).
-//   hmac       HMAC-SHA-256 of a link frame of <argument> bytes under a 32-byte key, as a link check computes it
-//              (ferry), against mbedTLS's one-call mbedtls_md_hmac (the floor), with SHA-256 alone over the same
-//              bytes (sha256) for what no HMAC can beat. Counter: bytes_per_second.
+//   mac        a link tag of a frame of <argument> bytes under a 32-byte key, as a link check computes it: ferry's
+//              HMAC-SHA-256 (hmac) and keyed BLAKE2b (blake2b), against mbedTLS's one-call mbedtls_md_hmac (the
+//              floor), with SHA-256 alone over the same bytes (sha256) for what no HMAC can beat. Counter:
+//              bytes_per_second.
 // A new topic is a new section below, registered in main(), plus its floor and figure in verify.sh.
 
 #include <benchmark/benchmark.h>
@@ -36,6 +37,7 @@
 #include <ctime>
 #include <string>
 
+#include "ferry/verify/blake2b.hpp"
 #include "ferry/verify/demo_keys.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/keccak.hpp"
@@ -260,21 +262,21 @@ void register_parse() {
   }
 }
 
-// ---- hmac ---------------------------------------------------------------------------------------------------
+// ---- mac ----------------------------------------------------------------------------------------------------
 
 // A one-message frame, a small full frame, and a frame of 8 messages filling a 1472-byte datagram.
-constexpr std::array<std::int64_t, 3> hmac_sizes{64, 200, 1472};
+constexpr std::array<std::int64_t, 3> mac_sizes{64, 200, 1472};
 
-const std::array<std::byte, 32> hmac_key = [] {
+const std::array<std::byte, 32> mac_key = [] {
   std::array<std::byte, 32> key{};
   for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::byte>(0xa0 + i);
   return key;
 }();
 
-void hmac_loop(benchmark::State& state, auto&& mac) {
+void mac_loop(benchmark::State& state, auto&& mac) {
   const auto data = message(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    verify::hash256 tag = mac(std::span<const std::byte>(data));
+    auto tag = mac(std::span<const std::byte>(data));
     benchmark::DoNotOptimize(tag);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
@@ -282,18 +284,24 @@ void hmac_loop(benchmark::State& state, auto&& mac) {
 
 const unsigned char* mbedtls_bytes(const std::byte* p) { return reinterpret_cast<const unsigned char*>(p); }
 
-void BM_hmac_ferry(benchmark::State& state) {
-  const verify::hmac_sha256_key key(hmac_key);
-  hmac_loop(state, [&](std::span<const std::byte> data) {
+void BM_mac_hmac(benchmark::State& state) {
+  const verify::hmac_sha256_key key(mac_key);
+  mac_loop(state, [&](std::span<const std::byte> data) {
     return verify::hmac_sha256_key::message(key).update(data).finish();
   });
 }
 
-void BM_hmac_mbedtls(benchmark::State& state) {
+void BM_mac_blake2b(benchmark::State& state) {
+  const verify::blake2b_key key(mac_key);
+  mac_loop(state,
+           [&](std::span<const std::byte> data) { return verify::blake2b_key::message(key).update(data).finish(); });
+}
+
+void BM_mac_mbedtls(benchmark::State& state) {
   const mbedtls_md_info_t* sha256 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-  hmac_loop(state, [&](std::span<const std::byte> data) {
+  mac_loop(state, [&](std::span<const std::byte> data) {
     verify::hash256 out;
-    if (mbedtls_md_hmac(sha256, mbedtls_bytes(hmac_key.data()), hmac_key.size(), mbedtls_bytes(data.data()),
+    if (mbedtls_md_hmac(sha256, mbedtls_bytes(mac_key.data()), mac_key.size(), mbedtls_bytes(data.data()),
                         data.size(), reinterpret_cast<unsigned char*>(out.data())) != 0) {
       std::abort();
     }
@@ -301,8 +309,8 @@ void BM_hmac_mbedtls(benchmark::State& state) {
   });
 }
 
-void BM_hmac_sha256(benchmark::State& state) {
-  hmac_loop(state, [](std::span<const std::byte> data) {
+void BM_mac_sha256(benchmark::State& state) {
+  mac_loop(state, [](std::span<const std::byte> data) {
     verify::hash256 out;
     if (mbedtls_sha256_ret(mbedtls_bytes(data.data()), data.size(), reinterpret_cast<unsigned char*>(out.data()),
                            0) != 0) {
@@ -312,11 +320,12 @@ void BM_hmac_sha256(benchmark::State& state) {
   });
 }
 
-void register_hmac() {
-  for (auto* bench : {benchmark::RegisterBenchmark("BM_hmac_ferry", BM_hmac_ferry),
-                      benchmark::RegisterBenchmark("BM_hmac_mbedtls", BM_hmac_mbedtls),
-                      benchmark::RegisterBenchmark("BM_hmac_sha256", BM_hmac_sha256)}) {
-    for (const std::int64_t size : hmac_sizes) bench->Arg(size);
+void register_mac() {
+  for (auto* bench : {benchmark::RegisterBenchmark("BM_mac_hmac", BM_mac_hmac),
+                      benchmark::RegisterBenchmark("BM_mac_blake2b", BM_mac_blake2b),
+                      benchmark::RegisterBenchmark("BM_mac_mbedtls", BM_mac_mbedtls),
+                      benchmark::RegisterBenchmark("BM_mac_sha256", BM_mac_sha256)}) {
+    for (const std::int64_t size : mac_sizes) bench->Arg(size);
   }
 }
 
@@ -326,7 +335,7 @@ int main(int argc, char** argv) {
   register_keccak();
   register_verify();
   register_parse();
-  register_hmac();
+  register_mac();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -345,6 +345,7 @@ int main(int argc, char** argv) {
   bool verified_upstream = false;
   std::string link_key_file;
   std::uint16_t key_id = 1;
+  std::string link_mac = "hmac-sha256";
   std::uint32_t run_id = 0;
   bool wait_for_signal = false;
   unsigned sign_threads = static_cast<unsigned>(platform::allowed_cpus().size());
@@ -384,6 +385,8 @@ int main(int argc, char** argv) {
                  "Authenticate every frame with the link key in this file (a ferry key file: hex, mode 0600)");
   app.add_option("--key-id", key_id, "--link-key: the key's id, as the router's [[peers.link_keys]] names it")
       ->capture_default_str()->check(CLI::Range(1, 65535));
+  app.add_option("--link-mac", link_mac, "--link-key: the MAC the key tags with, as its [[peers.link_keys]] mac says")
+      ->capture_default_str()->check(CLI::IsMember({"hmac-sha256", "blake2b"}));
   app.add_option("--sign-threads", sign_threads, "Threads that sign the run's messages before it starts")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_flag("--wait-for-signal", wait_for_signal,
@@ -439,7 +442,8 @@ int main(int argc, char** argv) {
   if (!link_key_file.empty()) {
     auto secret = ctl::read_link_key(link_key_file);
     if (!secret) return fail("--link-key " + secret.err().message());
-    s.packing.link_key = dp::link_key(key_id, *secret);  // 16 to 64 bytes, as read_link_key checks
+    s.packing.link_key = dp::link_key(key_id, *secret, 0,  // 16 to 64 bytes, as read_link_key checks
+                                      link_mac == "blake2b" ? dp::link_mac::blake2b : dp::link_mac::hmac_sha256);
   }
   traffic_options.weights = *weights;
   traffic_options.valid_flows = *valid;

@@ -764,7 +764,7 @@ bool overlaps(const dp::endpoint& a, const dp::endpoint& b) noexcept {
 void read_link_keys(checker& check, const toml::table& table, const std::string& path, peer_config& peer) {
   std::set<std::uint32_t> ids;
   for_each_table(check, table, path, "link_keys", [&](const toml::table& key, const std::string& at) {
-    check.only_known(key, at, {"id", "file", "send_from"});
+    check.only_known(key, at, {"id", "file", "send_from", "mac"});
     link_key one;
     if (key.get("id") == nullptr) {
       check.problem(key.source(), at + ".id", "missing; expected an integer from 1 to 65535 (the key_id frames carry)");
@@ -780,6 +780,15 @@ void read_link_keys(checker& check, const toml::table& table, const std::string&
         check.problem(from->source(), at + ".send_from", "must not be negative; expected unix seconds");
       } else {
         one.send_from = static_cast<std::uint64_t>(from->get());
+      }
+    }
+    if (const auto* mac = field<std::string>(check, key, at, "mac", "\"hmac-sha256\" or \"blake2b\"")) {
+      if (mac->get() == "hmac-sha256") {
+        one.mac = dp::link_mac::hmac_sha256;
+      } else if (mac->get() == "blake2b") {
+        one.mac = dp::link_mac::blake2b;
+      } else {
+        check.problem(mac->source(), at + ".mac", "'" + mac->get() + "': expected \"hmac-sha256\" or \"blake2b\"");
       }
     }
     one.file = read_key_path(check, key, at, "file");

@@ -35,6 +35,7 @@ socket_buffer = 4194304     # kernel receive and send buffer, in bytes
 # [[peers.link_keys]]
 # id = 1
 # file = "/etc/ferry/keys/upstream-a-1.key"   # hex; mode 0600 or 0640, owned by root or ferryd's user
+# mac = "hmac-sha256"                         # or "blake2b" (faster on small frames); both ends the same
 #
 # Next-hop groups: several hops behind one name, for routes to send to.
 #

@@ -176,13 +176,13 @@ verify::key_sets router::keys_with_upgrades(const config& cfg) const {
 dp::link_keys link_keys_of(const peer_config& peer, const dp::link_keys* before, std::uint64_t now_s) {
   dp::link_keys out;
   for (const link_key& k : peer.link_keys) {
-    out.keys.emplace_back(static_cast<std::uint16_t>(k.id), k.secret, k.send_from);
+    out.keys.emplace_back(static_cast<std::uint16_t>(k.id), k.secret, k.send_from, k.mac);
   }
   if (before == nullptr) return out;
   const std::size_t configured = out.keys.size();
   for (const dp::link_key& old : before->keys) {
     const bool kept = std::any_of(out.keys.begin(), out.keys.begin() + static_cast<std::ptrdiff_t>(configured),
-                                  [&](const dp::link_key& k) { return k.id == old.id && k.same_secret(old); });
+                                  [&](const dp::link_key& k) { return k.id == old.id && k.same_key(old); });
     if (kept) continue;
     dp::link_key retiring = old;
     if (retiring.accept_until == 0) retiring.accept_until = now_s + peer.key_grace;

@@ -103,8 +103,8 @@ void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
     encode_frame_header(header, std::span<std::byte, frame_header_size>(_headers[f], frame_header_size));
     std::uint32_t parts = fr.parts;
     if (key != nullptr) {
-      link_tag(*key, {_iov[f], parts}, std::span<std::byte, link_tag_size>(_tags[f], link_tag_size));
-      _iov[f][parts++] = {_tags[f], link_tag_size};
+      _tags[f] = key->tag(std::span<const iovec>(_iov[f], parts));
+      _iov[f][parts++] = {_tags[f].data(), link_tag_size};
       fr.bytes += static_cast<std::uint32_t>(link_tag_size);
     }
     msghdr& h = _messages[i].msg_hdr;

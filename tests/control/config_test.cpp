@@ -433,7 +433,7 @@ class ConfigKeys : public ::testing::Test {
   std::string _dir;
 };
 
-TEST_F(ConfigKeys, ReadsWhenLinkKeysAreSentWithAndHowLongRemovedOnesLast) {
+TEST_F(ConfigKeys, ReadsWhenLinkKeysAreSentWithHowLongRemovedOnesLastAndTheirMac) {
   const std::string key1 = write("a-1.key", std::string(64, '1'), 0600);
   auto parsed = parse_config(minimal + R"(
 [[peers]]
@@ -445,11 +445,13 @@ key_grace = 30
 id = 7
 file = ")" + key1 + R"("
 send_from = 1790000000
+mac = "blake2b"
 )",
                              "ferry.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.err().message();
   ASSERT_EQ(parsed->peers[0].link_keys.size(), 1u);
   EXPECT_EQ(parsed->peers[0].link_keys[0].send_from, 1790000000u);
+  EXPECT_EQ(parsed->peers[0].link_keys[0].mac, dp::link_mac::blake2b);
   EXPECT_EQ(parsed->peers[0].key_grace, 30u);
   auto defaults = parse_config(minimal + R"(
 [[peers]]
@@ -462,7 +464,18 @@ file = ")" + key1 + R"("
                                "ferry.toml");
   ASSERT_TRUE(defaults.ok()) << defaults.err().message();
   EXPECT_EQ(defaults->peers[0].link_keys[0].send_from, 0u);
+  EXPECT_EQ(defaults->peers[0].link_keys[0].mac, dp::link_mac::hmac_sha256);
   EXPECT_EQ(defaults->peers[0].key_grace, 600u);
+  EXPECT_EQ(problems(minimal + R"(
+[[peers]]
+name = "core-2"
+addresses = ["10.0.0.5:7700"]
+[[peers.link_keys]]
+id = 7
+file = ")" + key1 + R"("
+mac = "hmac-sha1"
+)"),
+            "ferry.toml:10:7: peers[0].link_keys[0].mac: 'hmac-sha1': expected \"hmac-sha256\" or \"blake2b\"");
 }
 
 TEST_F(ConfigKeys, AVerifiedUpstreamPeerNeedsLinkKeys) {

@@ -389,6 +389,32 @@ TEST_F(RouterTest, LinkKeyRotationByReloadAcceptsTheOldKeyForItsGrace) {
   EXPECT_TRUE(bad_mac_counted);
 }
 
+// A key whose MAC a change switches is another key: the new one is in force at once, the old one (the same id and
+// secret under the other MAC) is accepted for the peer's key_grace, as if removed.
+TEST_F(RouterTest, ChangingALinkKeysMacRetiresTheOldOneForItsGrace) {
+  const std::string file = link_key_file("up-1.key", 0x01);
+  const auto with_mac = [&](const std::string& mac) {
+    return parse("[[peers]]\nname = \"up\"\naddresses = [\"" + _sender_address + "\"]\nkey_grace = 30\n" +
+                 "[[peers.link_keys]]\nid = 1\nfile = \"" + file + "\"\nmac = \"" + mac + "\"\n");
+  };
+  live_states states;
+  const config before = with_mac("hmac-sha256"), after = with_mac("blake2b");
+  ASSERT_TRUE(build_policy(before, before.keys, 1, states, 1000).ok());
+  ASSERT_EQ(states.link_keys["up"].keys.size(), 1u);
+  ASSERT_TRUE(build_policy(after, after.keys, 1, states, 2000).ok());
+  const std::vector<dp::link_key>& keys = states.link_keys["up"].keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].mac(), dp::link_mac::blake2b);
+  EXPECT_EQ(keys[0].accept_until, 0u);
+  EXPECT_EQ(keys[1].mac(), dp::link_mac::hmac_sha256);
+  EXPECT_EQ(keys[1].accept_until, 2030u);
+  EXPECT_EQ(states.link_keys["up"].for_sending(2000), &keys[0]);
+  // The same configuration again keeps the key as it is: nothing retires.
+  ASSERT_TRUE(build_policy(after, after.keys, 1, states, 2001).ok());
+  EXPECT_EQ(states.link_keys["up"].keys.size(), 2u) << "the retiring one stays for its grace, not doubled";
+  EXPECT_EQ(states.link_keys["up"].keys[1].accept_until, 2030u);
+}
+
 TEST_F(RouterTest, ReplayWindowsInTheStateDirectoryOutliveTheRouter) {
   listener a = listener::udp();
   const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\nsync_ms = 50\n"

@@ -389,6 +389,32 @@ TEST_F(PipelineTest, FramesToAPeerWithLinkKeysCarryTheNewestKeysTag) {
   expect_balanced();
 }
 
+// A link may tag with keyed BLAKE2b instead: its frames are checked and tagged the same way, and a tag made with the
+// same secret and id under the other MAC is no tag at all.
+TEST_F(PipelineTest, ALinkKeyedForBlake2bChecksAndTagsWithIt) {
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  const link_key key = testing::link_key_of(1, 0x41, 0, link_mac::blake2b);
+  const link_key as_hmac = testing::link_key_of(1, 0x41);
+  EXPECT_EQ(key.mac(), link_mac::blake2b);
+  EXPECT_FALSE(key.same_key(as_hmac)) << "the same secret under another MAC is another key";
+  _peers.push_back({{_sender->local()}, false, std::nullopt, testing::link_keys_of({key})});
+  _peers.push_back({{_hops[0]}, false, std::nullopt, testing::link_keys_of({key})});
+  route({{message_kind::opaque, any, any, 0}});
+  const bytes frame = frame_of({{wire(message_kind::opaque), opaque_body(1, 2)}});
+  send(testing::sealed(frame, key));
+  send(testing::sealed(frame, as_hmac));
+  process(2);
+  const std::vector<bytes> got = drain(*_hop_a);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 1u);
+  frame_view sent;
+  ASSERT_EQ(parse_frame(got[0], sent), frame_status::ok);
+  EXPECT_EQ(sent.header().key_id, 1u);
+  EXPECT_TRUE(authentic(testing::link_keys_of({key}), sent, now));
+  EXPECT_FALSE(authentic(testing::link_keys_of({as_hmac}), sent, now));
+  expect_balanced();
+}
+
 TEST_F(PipelineTest, DropsEachKindOfBadMessageUnderItsReason) {
   route({{message_kind::opaque, 1, any, 0}});
   bytes short_vaa = vaa_body(2);

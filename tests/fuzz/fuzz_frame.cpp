@@ -82,13 +82,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(writer.room() == 0, "writer has room left in an exactly sized buffer");
   require(same(writer.finish(), frame.tagged_bytes()), "re-encoded frame differs from the input");
 
-  // Link authentication: a tag the fuzzer made up never passes under a key it cannot know, and the frame sealed
-  // with that key (as a router sends it) passes, under its id only, and fails once any byte of it changes.
-  static const dp::link_key key = [] {
+  // Link authentication, under either MAC (the last byte picks): a tag the fuzzer made up never passes under a key
+  // it cannot know, and the frame sealed with that key (as a router sends it) passes, under its id only, and fails
+  // once any byte of it changes.
+  static const std::array<dp::link_key, 2> both = [] {
     std::array<std::byte, 32> secret;
     secret.fill(std::byte{0xa5});
-    return dp::link_key(7, secret);
+    return std::array<dp::link_key, 2>{dp::link_key(7, secret, 0, dp::link_mac::hmac_sha256),
+                                       dp::link_key(7, secret, 0, dp::link_mac::blake2b)};
   }();
+  const dp::link_key& key = both[static_cast<std::size_t>(data[size - 1]) % 2];
   const dp::link_keys keys{{key}};
   require(!authenticated || !dp::authentic(keys, frame, 0) || header.key_id == 7, "a tag passed under another key id");
   std::vector<std::byte> sealed(size - tag_size + dp::link_tag_size);

@@ -82,10 +82,11 @@ inline std::unique_ptr<dp::policy> make_policy(const test_policy& spec) {
 }
 
 // A link key of 32 bytes of `fill`.
-inline dp::link_key link_key_of(std::uint16_t id, std::uint8_t fill, std::uint64_t send_from = 0) {
+inline dp::link_key link_key_of(std::uint16_t id, std::uint8_t fill, std::uint64_t send_from = 0,
+                                dp::link_mac mac = dp::link_mac::hmac_sha256) {
   std::array<std::byte, 32> secret;
   secret.fill(std::byte{fill});
-  return dp::link_key(id, secret, send_from);
+  return dp::link_key(id, secret, send_from, mac);
 }
 
 inline dp::link_keys link_keys_of(std::vector<dp::link_key> keys) { return dp::link_keys{std::move(keys)}; }

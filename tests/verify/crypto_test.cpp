@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/verify/blake2b.hpp"
 #include "ferry/verify/ed25519.hpp"
 #include "ferry/verify/secp256k1.hpp"
 #include "ferry/verify/sha256.hpp"
@@ -208,6 +209,34 @@ TEST(HmacSha256, AKeyMadeOnceServesEveryMessageInAnyPieces) {
     pieces.update(text(message.substr(0, split / 2))).update(text(message.substr(split / 2, split - split / 2)));
     EXPECT_EQ(pieces.finish(), expected) << split;
   }
+}
+
+// Keyed BLAKE2b with a 16-byte output, against Python's hashlib.blake2b(data, key=key, digest_size=16): the
+// output size is part of BLAKE2b's parameter block, so these are not prefixes of the 64-byte KAT values.
+TEST(Blake2b, KeyedSixteenByteVectors) {
+  std::vector<std::byte> key64(64), key16(16), data255(255);
+  for (std::size_t i = 0; i < key64.size(); ++i) key64[i] = static_cast<std::byte>(i);
+  for (std::size_t i = 0; i < key16.size(); ++i) key16[i] = static_cast<std::byte>(i);
+  for (std::size_t i = 0; i < data255.size(); ++i) data255[i] = static_cast<std::byte>(i);
+  const blake2b_key k64(key64), k16(key16);
+  EXPECT_EQ(blake2b_key::message(k64).finish(), fixed<16>("2ae6b02df83c8d5a85eb7ab86fe3a11f"));
+  EXPECT_EQ(blake2b_key::message(k64).update(data255).finish(), fixed<16>("5a867fe7ef93d24a0509b446ce554530"));
+  EXPECT_EQ(blake2b_key::message(k16).update(text("abc")).finish(), fixed<16>("cc611a2673ca66e9f7fc64b995c5467c"));
+}
+
+// As for HMAC keys: one key serves many messages, in pieces split anywhere (across the 128-byte block too).
+TEST(Blake2b, AKeyMadeOnceServesEveryMessageInAnyPieces) {
+  std::vector<std::byte> data255(255);
+  for (std::size_t i = 0; i < data255.size(); ++i) data255[i] = static_cast<std::byte>(i);
+  const blake2b_key key(text("sixteen or more bytes of key"));
+  const blake2b_key copy = key;
+  const mac128 whole = blake2b_key::message(key).update(data255).finish();
+  for (std::size_t split = 0; split <= data255.size(); split += 17) {
+    blake2b_key::message pieces(split % 2 == 0 ? key : copy);
+    pieces.update(std::span(data255).first(split)).update(std::span(data255).subspan(split));
+    EXPECT_EQ(pieces.finish(), whole) << split;
+  }
+  EXPECT_NE(blake2b_key::message(key).update(std::span(data255).first(254)).finish(), whole);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "ferry/dataplane/endpoint.hpp"
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/dataplane/stage_graph.hpp"
 #include "ferry/platform/result.hpp"
 #include "ferry/verify/message_kind.hpp"
@@ -53,6 +54,7 @@ struct link_key {
   std::string file;                 // where it was read from
   std::vector<std::byte> secret;    // the file's bytes (hex in the file, decoded)
   std::uint64_t send_from = 0;      // unix seconds from which frames to the peer may be tagged with it
+  dp::link_mac mac = dp::link_mac::hmac_sha256;
 };
 
 // A named sender and/or receiver of frames.

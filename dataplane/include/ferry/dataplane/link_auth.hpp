@@ -1,7 +1,7 @@
 #pragma once
-// Link authentication (docs/wire-format.md): a frame between two routers, or from a configured sender, carries
-// HMAC-SHA-256 truncated to 16 bytes over every byte before the tag, under a secret the two ends share, named by
-// its key id. A peer with keys has every frame checked before anything else is done with it; a frame with a bad or
+// Link authentication (docs/wire-format.md): a frame between two routers, or from a configured sender, carries a
+// 16-byte tag over every byte before it, under a secret the two ends share, named by its key id: HMAC-SHA-256
+// truncated to 16 bytes (the default), or keyed BLAKE2b-128 where the key says so. A peer with keys has every frame checked before anything else is done with it; a frame with a bad or
 // missing tag drops whole as bad_mac.
 //
 // A link has several keys while one replaces another: each is accepted while configured (and, once removed, for a
@@ -14,35 +14,51 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <variant>
 #include <vector>
 
 #include "ferry/dataplane/frame.hpp"
+#include "ferry/verify/blake2b.hpp"
 #include "ferry/verify/sha256.hpp"
 
 namespace ferry::dp {
 
 inline constexpr std::size_t max_link_secret = 64;
 
-// One key of a link: its secret, and the HMAC key made ready from it once (so that a frame costs only its own
-// SHA-256 blocks), made together so that the two always agree.
+// How a link key makes its tags. Both ends of a link configure the same for each key.
+enum class link_mac : std::uint8_t {
+  hmac_sha256,  // HMAC-SHA-256 (mbedTLS), its first 16 bytes: the default
+  blake2b,      // keyed BLAKE2b with a 16-byte output (libsodium): several times faster on small frames
+};
+
+// One key of a link: its secret, and the MAC key made ready from it once (so that a frame costs only its own
+// blocks), made together so that the two always agree.
 struct link_key {
   link_key() = default;
   // `bytes`: the secret, at most max_link_secret bytes (the config's key files hold 16 to 64); more are not kept.
-  link_key(std::uint16_t key_id, std::span<const std::byte> bytes, std::uint64_t sending_from = 0) noexcept;
+  // blake2b needs at least 16.
+  link_key(std::uint16_t key_id, std::span<const std::byte> bytes, std::uint64_t sending_from = 0,
+           link_mac algorithm = link_mac::hmac_sha256) noexcept;
 
   std::uint16_t id = 0;            // the frame's key_id, 1 to 65535
   std::uint64_t send_from = 0;     // unix seconds from which frames to the peer may be tagged with it
   std::uint64_t accept_until = 0;  // unix seconds: 0 while configured, else when a removed key stops being accepted
 
   std::span<const std::byte> secret() const noexcept { return {_secret.data(), _size}; }
-  const verify::hmac_sha256_key& hmac() const noexcept { return _hmac; }
+  link_mac mac() const noexcept { return static_cast<link_mac>(_ready.index()); }
   bool accepted(std::uint64_t now_s) const noexcept { return accept_until == 0 || now_s < accept_until; }
-  bool same_secret(const link_key& other) const noexcept;
+  // The same secret, compared in constant time, and the same MAC.
+  bool same_key(const link_key& other) const noexcept;
+  // The tag of a frame gathered from `parts` (header first), or of one whole in memory.
+  std::array<std::byte, link_tag_size> tag(std::span<const iovec> parts) const noexcept;
+  std::array<std::byte, link_tag_size> tag(std::span<const std::byte> bytes) const noexcept;
+
+  using ready_key = std::variant<verify::hmac_sha256_key, verify::blake2b_key>;  // in link_mac's order
 
  private:
   std::uint8_t _size = 0;
   std::array<std::byte, max_link_secret> _secret{};
-  verify::hmac_sha256_key _hmac;
+  ready_key _ready;
 };
 
 // The keys of one link. Held in a policy snapshot: immutable once published, shared by every stage's thread.
@@ -59,13 +75,10 @@ struct link_keys {
 // whose tag matches: while a key id is re-used with a new secret, both are tried). Compares in constant time.
 bool authentic(const link_keys& keys, const frame_view& frame, std::uint64_t now_s) noexcept;
 
-// The tag of a frame gathered from `parts` (header first), under `key`.
-void link_tag(const link_key& key, std::span<const iovec> parts, std::span<std::byte, link_tag_size> out) noexcept;
-
 // Authenticates a frame built in `buffer` (its first `size` bytes, untagged, as frame_writer::finish() gives it):
 // sets the authenticated flag and key_id in its header and appends the tag. Returns the new size, or 0 when the
 // buffer has no room for the tag or the frame is shorter than a header (nothing changed). For senders and tools;
-// the data plane tags as it gathers (link_tag()).
+// the data plane tags as it gathers (link_key::tag()).
 std::size_t seal(std::span<std::byte> buffer, std::size_t size, const link_key& key) noexcept;
 
 }  // namespace ferry::dp

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -74,7 +75,7 @@ class tx_batch {
   std::uint32_t _frames = 0;
   frame _frame[max_frames];
   std::byte _headers[max_frames][frame_header_size];
-  std::byte _tags[max_frames][link_tag_size];
+  std::array<std::array<std::byte, link_tag_size>, max_frames> _tags;
   iovec _iov[max_frames][max_parts + 1];  // the header, the messages, and the tag when there is one
   mmsghdr _messages[max_frames];  // UDP frames first, then sink frames, as flush() orders them
   std::uint32_t _order[max_frames];
