@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -47,6 +46,7 @@
 #include "support/listener.hpp"
 #include "support/messages.hpp"
 #include "support/policy.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -233,16 +233,7 @@ struct outcome {
 
 class HostileE2e : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-hostile-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _socket = _dir + "/ferryd.sock";
-  }
-  void TearDown() override {
-    _ferryd.reset();  // SIGKILL when still running
-    std::filesystem::remove_all(_dir);
-  }
+  void SetUp() override { _socket = _dir.path() + "/ferryd.sock"; }
 
   static std::chrono::milliseconds patience() { return emulated() ? 120s : 15s; }
 
@@ -257,7 +248,7 @@ class HostileE2e : public ::testing::Test {
   // after it, when it failed).
   int ferryctl(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), {"--socket", _socket});
-    child_process child(command(FERRYCTL_PATH, std::move(args)), _dir + "/ferryctl");
+    child_process child(command(FERRYCTL_PATH, std::move(args)), _dir.path() + "/ferryctl");
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(patience());
     EXPECT_TRUE(code.has_value()) << "ferryctl did not finish within " << patience().count() << " ms";
@@ -277,7 +268,7 @@ class HostileE2e : public ::testing::Test {
 
   // A link key file in the test's directory holding `key`'s secret as hex, mode 0600; its path.
   std::string write_key_file(const std::string& name, const dp::link_key& key) {
-    const std::string path = _dir + "/" + name;
+    const std::string path = _dir.path() + "/" + name;
     std::ofstream(path) << hex_of(key.bytes()) << '\n';
     ::chmod(path.c_str(), 0600);
     return path;
@@ -296,14 +287,14 @@ class HostileE2e : public ::testing::Test {
   }
   // Writes the configuration: [control] with the test's socket, then `tables`; its path.
   std::string write_config(const std::string& tables) {
-    const std::string path = _dir + "/ferry.toml";
+    const std::string path = _dir.path() + "/ferry.toml";
     std::ofstream(path) << "[control]\nsocket = \"" << _socket << "\"\n" << tables;
     return path;
   }
 
   // Starts ferryd on `config` and waits (bounded) until it answers; then reads where it listens and who it is.
   void start(const std::string& config, const std::string& stem = "ferryd") {
-    _ferryd = std::make_unique<child_process>(command(FERRYD_PATH, {"--config", config}), _dir + "/" + stem);
+    _ferryd = std::make_unique<child_process>(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/" + stem);
     ASSERT_TRUE(_ferryd->started());
     const auto deadline = std::chrono::steady_clock::now() + patience();
     nlohmann::json status;
@@ -465,7 +456,7 @@ class HostileE2e : public ::testing::Test {
     std::vector<outcome> outcomes;
   };
 
-  std::string _dir;
+  testing::temp_dir _dir{"hostile"};  // first, so that it goes last: after ferryd (SIGKILL when still running)
   std::string _socket;
   std::unique_ptr<child_process> _ferryd;
   dp::endpoint _target;
@@ -905,11 +896,11 @@ TEST_F(HostileE2e, ReplaysAfterKillNineAreRejected) {
   collector sink(sink_socket);
   // A guardian set of four (quorum three) of the test's own, so that one VAA can be signed by two different quorums.
   const guardian_keys guardians = guardian_keys::generated("hostile replay", 4);
-  const std::string guardian_file = _dir + "/guardian-set-0.txt";
+  const std::string guardian_file = _dir.path() + "/guardian-set-0.txt";
   std::ofstream(guardian_file) << guardians.key_file();
   ::chmod(guardian_file.c_str(), 0644);
   const std::string config = write_config(
-      "[state]\ndirectory = \"" + _dir + "/state\"\n" + dataplane() +
+      "[state]\ndirectory = \"" + _dir.path() + "/state\"\n" + dataplane() +
       route("wormhole-eth", "wormhole", "2", sink_socket.name()) +
       "[verify]\nwormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 0\nkeys_file = \"" + guardian_file + "\"\n");
 
@@ -969,7 +960,7 @@ TEST_F(HostileE2e, ReplaysAfterKillNineAreRejected) {
 TEST_F(HostileE2e, ANextHopGoingAwayIsCountedAsTxErrorWithoutABusyLoop) {
   const loopback_sender sender("127.0.0.2");
   ASSERT_TRUE(sender.bound());
-  const std::string path = _dir + "/sink.sock";
+  const std::string path = _dir.path() + "/sink.sock";
   auto first_socket = std::make_unique<listener>(listener::unix_at(path));
   auto first = std::make_unique<collector>(*first_socket);
   ASSERT_NO_FATAL_FAILURE(
