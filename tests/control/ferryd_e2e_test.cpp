@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -28,6 +27,7 @@
 #include "support/child_process.hpp"
 #include "support/guardians.hpp"
 #include "support/messages.hpp"
+#include "support/stats_json.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
@@ -181,10 +181,10 @@ class FerrydE2e : public ::testing::Test {
     std::string stats_text;
     ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
     const auto stats = nlohmann::json::parse(stats_text);
-    std::uint64_t dropped = 0;
-    for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
     EXPECT_EQ(stats["rx"], messages) << stats_text;
-    EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+    EXPECT_EQ(stats["rx"].get<std::uint64_t>(),
+              stats["forwarded"].get<std::uint64_t>() + testing::total_drops(stats["drops"]))
+        << stats_text;
     EXPECT_EQ(stats["forwarded"], valid);
     EXPECT_EQ(stats["drops"]["no_route"], unroutable);
     EXPECT_EQ(stats["drops"]["malformed"], malformed);
@@ -192,23 +192,7 @@ class FerrydE2e : public ::testing::Test {
     EXPECT_EQ(stats["drops"]["duplicate"], duplicate) << "every copy of a message already passed on";
     EXPECT_EQ(stats["drops"]["queue_full"], 0u);
     // Each stage balances, and what each kind of stage passes on, the next takes in.
-    std::map<std::string, std::uint64_t> in, out;
-    for (const auto& stage : stats["stages"]) {
-      std::uint64_t stage_dropped = 0;
-      for (const auto& [reason, count] : stage["drops"].items()) stage_dropped += count.get<std::uint64_t>();
-      const std::string name = stage["name"];
-      EXPECT_EQ(stage["rx"].get<std::uint64_t>(), stage["forwarded"].get<std::uint64_t>() + stage_dropped) << name;
-      const std::string kind = name.substr(0, name.find_first_of("0123456789"));
-      in[kind] += stage["rx"].get<std::uint64_t>();
-      out[kind] += stage["forwarded"].get<std::uint64_t>();
-    }
-    if (path.layout == "staged") {
-      EXPECT_EQ(out["io"], in["verify"]) << stats_text;
-      EXPECT_EQ(out["verify"], in["route"]) << stats_text;
-      EXPECT_EQ(in["io"], messages) << stats_text;
-    } else {
-      EXPECT_EQ(in["rtc"], messages) << stats_text;
-    }
+    testing::expect_stages_account_for(stats, messages, path.layout);
     for (const char* verdict : {"no_quorum", "unknown_key_set", "expired_key_set"}) {
       EXPECT_EQ(stats["drops"][verdict], 0u) << verdict << ": every message the load generator signs verifies";
     }
@@ -364,10 +348,10 @@ TEST_F(FerrydE2e, ReloadsAndRouteChangesEvery50msUnderMixedLoadLoseNothing) {
   std::string stats_text;
   ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
   const auto stats = nlohmann::json::parse(stats_text);
-  std::uint64_t dropped = 0;
-  for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
   EXPECT_EQ(stats["rx"], messages) << stats_text;
-  EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+  EXPECT_EQ(stats["rx"].get<std::uint64_t>(),
+            stats["forwarded"].get<std::uint64_t>() + testing::total_drops(stats["drops"]))
+      << stats_text;
   EXPECT_EQ(stats["forwarded"], valid) << stats_text;
   EXPECT_EQ(stats["drops"]["no_route"].get<std::uint64_t>() + stats["drops"]["route_drop"].get<std::uint64_t>(),
             sent["sent"]["unroutable"].get<std::uint64_t>())

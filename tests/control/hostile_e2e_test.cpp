@@ -46,6 +46,7 @@
 #include "support/listener.hpp"
 #include "support/messages.hpp"
 #include "support/policy.hpp"
+#include "support/stats_json.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
@@ -369,8 +370,7 @@ class HostileE2e : public ::testing::Test {
       ASSERT_TRUE(_ferryd->running()) << "ferryd exited: " << ferryd_log();
       stats = ctl_json({"stats", "--json"});
       ASSERT_TRUE(stats.is_object());
-      std::uint64_t dropped = 0;
-      for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
+      const std::uint64_t dropped = testing::total_drops(stats["drops"]);
       const auto rx = stats["rx"].get<std::uint64_t>(), forwarded = stats["forwarded"].get<std::uint64_t>();
       ASSERT_LE(rx, _sent.rx()) << "ferryd counted more messages than the test sent: " << stats.dump();
       if (rx == _sent.rx() && rx == forwarded + dropped) break;
@@ -405,19 +405,7 @@ class HostileE2e : public ::testing::Test {
       EXPECT_TRUE(name == "forwarded" || reasons.contains(name)) << "the test expects an unknown outcome " << name;
     }
     EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats.dump();
-    std::map<std::string, std::uint64_t> in, out;
-    for (const auto& stage : stats["stages"]) {
-      std::uint64_t stage_dropped = 0;
-      for (const auto& [reason, count] : stage["drops"].items()) stage_dropped += count.get<std::uint64_t>();
-      const std::string name = stage["name"];
-      EXPECT_EQ(stage["rx"].get<std::uint64_t>(), stage["forwarded"].get<std::uint64_t>() + stage_dropped) << name;
-      const std::string kind = name.substr(0, name.find_first_of("0123456789"));
-      in[kind] += stage["rx"].get<std::uint64_t>();
-      out[kind] += stage["forwarded"].get<std::uint64_t>();
-    }
-    EXPECT_EQ(in["io"], _sent.rx()) << stats.dump();
-    EXPECT_EQ(out["io"], in["verify"]) << stats.dump();
-    EXPECT_EQ(out["verify"], in["route"]) << stats.dump();
+    testing::expect_stages_account_for(stats, _sent.rx(), "staged");
   }
 
   // Waits (bounded) until `sink` holds at least `count` messages, then a little longer for any that should not come.
