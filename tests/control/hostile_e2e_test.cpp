@@ -438,6 +438,17 @@ class HostileE2e : public ::testing::Test {
     EXPECT_EQ(foreign, 0) << where << ": messages that arrived but were not valid (or not sent)" << report;
   }
 
+  // Once a test has sent everything: waits for `delivered` at `sink` (named `where`), checks that each arrived once
+  // and nothing else did, then waits until ferryd has accounted for every message sent and checks it did so right.
+  void expect_delivered_and_accounted(collector& sink, const std::vector<bytes>& delivered, const std::string& where) {
+    wait_for_arrivals(sink, delivered.size());
+    sink.stop();
+    expect_arrivals(sink.messages(), delivered, where);
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(settle(&stats));
+    expect_accounted(stats);
+  }
+
   struct pending {
     const loopback_sender* from;
     bytes datagram;
@@ -765,15 +776,8 @@ TEST_F(HostileE2e, MixedHostileTrafficDeliversEveryValidMessageAndCountsEveryDro
   }
   ASSERT_NO_FATAL_FAILURE(flush());
 
-  // Every valid message once at the sink, nothing else.
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-
-  // The counters: every outcome exactly what was sent of it.
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  // Every valid message once at the sink, nothing else; the counters: every outcome exactly what was sent of it.
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   EXPECT_GT(_sent.count("bad_mac"), 0u);
   EXPECT_EQ(_sent.count("rate_limited_peer"), flood - flood_burst);
 
@@ -862,12 +866,7 @@ TEST_F(HostileE2e, AVerifiedUpstreamMarkCountsOnlyOnAnAuthenticatedLink) {
   }
   ASSERT_NO_FATAL_FAILURE(flush());
 
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   const nlohmann::json peers = ctl_json({"peers", "--json"});
   ASSERT_TRUE(peers.is_object());
   for (const auto& p : peers["peers"]) {
@@ -937,11 +936,7 @@ TEST_F(HostileE2e, ReplaysAfterKillNineAreRejected) {
 
   std::vector<bytes> delivered = first;
   delivered.insert(delivered.end(), later.begin(), later.end());
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink, over both runs");
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink, over both runs"));
   expect_same_process_serving();
 }
 
@@ -1005,11 +1000,7 @@ TEST_F(HostileE2e, ANextHopGoingAwayIsCountedAsTxErrorWithoutABusyLoop) {
   listener second_socket = listener::unix_at(path);
   collector second(second_socket);
   ASSERT_NO_FATAL_FAILURE(send_some(20, "forwarded", "to the sink once it is back", &after));
-  wait_for_arrivals(second, after.size());
-  second.stop();
-  expect_arrivals(second.messages(), after, "the sink once back");
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(second, after, "the sink once back"));
   expect_same_process_serving();
 }
 
@@ -1043,12 +1034,7 @@ TEST_F(HostileE2e, FerrydDropsRootAfterBinding) {
         queue(sender, testing::frame_of({{opaque, delivered.back()}}), {{"forwarded", "as nobody"}}));
   }
   ASSERT_NO_FATAL_FAILURE(flush());
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   expect_same_process_serving();
 }
 
