@@ -41,6 +41,7 @@
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/link_auth.hpp"
 #include "ferry/verify/wormhole.hpp"
+#include "support/bytes.hpp"
 #include "support/child_process.hpp"
 #include "support/guardians.hpp"
 #include "support/listener.hpp"
@@ -59,6 +60,7 @@ using testing::collector;
 using testing::guardian_keys;
 using testing::listener;
 using testing::sealed;
+using testing::to_hex;
 
 constexpr std::uint8_t wormhole = 1, opaque = 4;
 
@@ -66,20 +68,10 @@ constexpr std::uint8_t wormhole = 1, opaque = 4;
 // longer waits.
 bool emulated() { return !std::string_view(FERRY_TEST_EMULATOR).empty(); }
 
-std::string hex_of(std::span<const std::byte> b) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte x : b) {
-    out += digits[std::to_integer<unsigned>(x) >> 4];
-    out += digits[std::to_integer<unsigned>(x) & 15];
-  }
-  return out;
-}
-
 // A message body in a failure message: its size and first bytes.
 std::string describe(const bytes& body) {
   return std::to_string(body.size()) + " bytes " +
-         hex_of(std::span(body).first(std::min<std::size_t>(body.size(), 24))) + (body.size() > 24 ? "..." : "");
+         to_hex(std::span(body).first(std::min<std::size_t>(body.size(), 24))) + (body.size() > 24 ? "..." : "");
 }
 
 // A UDP socket bound to a loopback address of its own (a port the kernel picks): ferryd tells the senders apart by
@@ -270,7 +262,7 @@ class HostileE2e : public ::testing::Test {
   // A link key file in the test's directory holding `key`'s secret as hex, mode 0600; its path.
   std::string write_key_file(const std::string& name, const dp::link_key& key) {
     const std::string path = _dir.path() + "/" + name;
-    std::ofstream(path) << hex_of(key.bytes()) << '\n';
+    std::ofstream(path) << to_hex(key.bytes()) << '\n';
     ::chmod(path.c_str(), 0600);
     return path;
   }

@@ -30,22 +30,13 @@ namespace hl = verify::hyperlane;
 namespace wh = verify::wormhole;
 using ferry::testing::bytes;
 using ferry::testing::from_hex;
+using ferry::testing::to_hex;
 using nlohmann::json;
 
 // After every replaced mainnet guardian set has expired (set 6 expires a day after 1783669263).
 constexpr std::uint64_t after_expiry = 1'800'000'000;
 // Before that: the replaced sets were still valid.
 constexpr std::uint64_t before_expiry = 1'700'000'000;
-
-std::string to_hex(std::span<const std::byte> data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte b : data) {
-    out.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
-    out.push_back(digits[std::to_integer<unsigned>(b) & 0xf]);
-  }
-  return out;
-}
 
 std::string to_base64(std::span<const std::byte> data) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
