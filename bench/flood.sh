@@ -55,6 +55,7 @@
 #   - the honest peer's own rate_limited: its sender is burstier than its bucket: HONEST_BURST (ferryd: rate / 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 seconds=${FERRY_FLOOD_SECONDS:-10}
 factor=${FERRY_FLOOD_FACTOR:-10}
@@ -70,28 +71,13 @@ flood_share_of_c=${FERRY_FLOOD_FLOOD_SHARE:-0.05}
 honest_burst=${FERRY_FLOOD_HONEST_BURST:-}
 ready_timeout=${FERRY_FLOOD_SIGN_TIMEOUT:-900}  # seconds the load generators may take to sign
 
-if [[ -n "${FERRY_BUILD_DIR:-}" ]]; then
-  bin=$FERRY_BUILD_DIR
-else
-  cmake --preset release >&2
-  cmake --build --preset release --target ferryd ferryctl ferry-loadgen >&2
-  bin=build/release
-fi
+bin=$(release_build_dir ferryd ferryctl ferry-loadgen)
 ferryd=$bin/control/ferryd
 ferryctl=$bin/control/ferryctl
 loadgen=$bin/bench/ferry-loadgen
 
 tmp=$(mktemp -d -t ferry-flood.XXXXXX)
-router=        # the pid of the ferryd now running, if any
-loadgens=()    # and of the load generators
-stop_router() {
-  [[ -n "$router" ]] || return 0
-  kill -INT "$router" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$router" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$router" 2>/dev/null || true
-  wait "$router" 2>/dev/null || true
-  router=
-}
+loadgens=()  # the pids of the load generators now running
 cleanup() {
   for pid in "${loadgens[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   stop_router
@@ -144,11 +130,7 @@ verify_section=$("$ferryd" --print-default-config | sed -n '/^\[verify\]/,$p')
 start_router() {  # config, log
   nice -n "$ferryd_nice" "$ferryd" --config "$1" >"$2" 2>&1 &
   router=$!
-  for _ in $(seq 1 100); do
-    "$ferryctl" --socket "$tmp/ferryd.sock" status >/dev/null 2>&1 && return 0
-    kill -0 "$router" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_for_ferryd "$tmp/ferryd.sock" && return 0
   cat "$2" >&2
   fail "ferryd did not start"
 }

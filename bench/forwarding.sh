@@ -23,17 +23,13 @@
 # Needs root (DPDK); no NIC and no hugepages (--no-huge --no-pci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 seconds=${FERRY_FORWARD_SECONDS:-10}
 reload_ms=${FERRY_FORWARD_RELOAD_MS:-}
 per_frame=${FERRY_FORWARD_MESSAGES_PER_FRAME:-1}
 link_mac=${FERRY_FORWARD_LINK_MAC:-hmac-sha256}
-build=${FERRY_BUILD_DIR:-}
-if [[ -z "$build" ]]; then
-  cmake --preset release >&2
-  cmake --build --preset release --target ferryd ferryctl ferry-loadgen >&2
-  build=build/release
-fi
+build=$(release_build_dir ferryd ferryctl ferry-loadgen)
 command -v dpdk-testpmd >/dev/null || { echo "forwarding.sh: dpdk-testpmd not found (apt-get install dpdk)" >&2; exit 1; }
 
 work=$(mktemp -d -t ferry-forwarding.XXXXXX)

@@ -23,35 +23,21 @@
 #   the two runs; FERRY_LOOPBACK_MESSAGES_PER_FRAME (8) the frames.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 count=${FERRY_LOOPBACK_COUNT:-1000000}
 rate=${FERRY_LOOPBACK_RATE:-20000}
 seconds=${FERRY_LOOPBACK_SECONDS:-5}
 per_frame=${FERRY_LOOPBACK_MESSAGES_PER_FRAME:-8}
 
-if [[ -n "${FERRY_BUILD_DIR:-}" ]]; then
-  bin=$FERRY_BUILD_DIR
-else
-  cmake --preset release >&2
-  cmake --build --preset release --target ferryd ferryctl ferry-loadgen ferry-udp-forwarder >&2
-  bin=build/release
-fi
+bin=$(release_build_dir ferryd ferryctl ferry-loadgen ferry-udp-forwarder)
 ferryd=$bin/control/ferryd
 ferryctl=$bin/control/ferryctl
 loadgen=$bin/bench/ferry-loadgen
 forwarder=$bin/bench/ferry-udp-forwarder
 
 tmp=$(mktemp -d -t ferry-loopback.XXXXXX)
-router=  # the pid of the router now running, if any
-loadgen_pid=  # and of the load generator
-stop_router() {
-  [[ -n "$router" ]] || return 0
-  kill -INT "$router" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$router" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$router" 2>/dev/null || true
-  wait "$router" 2>/dev/null || true
-  router=
-}
+loadgen_pid=  # the pid of the load generator now running, if any
 trap '[[ -z "$loadgen_pid" ]] || kill -TERM "$loadgen_pid" 2>/dev/null || true; stop_router; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
@@ -159,13 +145,8 @@ run_ferryd() {  # backend, name, description
   fi
   "$ferryd" --config "$config" >"$tmp/ferryd-$1.log" 2>&1 &
   router=$!
-  for _ in $(seq 1 100); do
-    "$ferryctl" --socket "$tmp/ferryd.sock" status >/dev/null 2>&1 && break
-    kill -0 "$router" 2>/dev/null || break
-    sleep 0.1
-  done
   local status running
-  if ! status=$("$ferryctl" --socket "$tmp/ferryd.sock" status 2>&1); then
+  if ! wait_for_ferryd "$tmp/ferryd.sock" || ! status=$("$ferryctl" --socket "$tmp/ferryd.sock" status 2>&1); then
     cat "$tmp/ferryd-$1.log" >&2
     echo "loopback: ferryd ($1) did not start" >&2
     exit 1

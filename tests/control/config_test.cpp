@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ferry/verify/demo_keys.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -416,21 +417,14 @@ TEST(Config, ControlMistakesAreNamed) {
 // A directory for key files, removed at the end of the test.
 class ConfigKeys : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-config-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
-
   std::string write(const std::string& name, const std::string& text, mode_t mode) {
-    const std::string path = _dir + "/" + name;
+    const std::string path = _dir.path() + "/" + name;
     std::ofstream(path) << text;
     EXPECT_EQ(::chmod(path.c_str(), mode), 0);
     return path;
   }
 
-  std::string _dir;
+  testing::temp_dir _dir{"config"};
 };
 
 TEST_F(ConfigKeys, ReadsWhenLinkKeysAreSentWithHowLongRemovedOnesLastAndTheirMac) {
@@ -641,9 +635,9 @@ TEST_F(ConfigKeys, LinkKeyMistakesAreNamed) {
                  "ferry.toml:6:1: peers[0].link_keys[0].file: missing; expected the key file's path");
   expect_problem(peer + "[[peers.link_keys]]\nid = 1\nfile = \"keys/a.key\"\n",
                  "ferry.toml:8:8: peers[0].link_keys[0].file: 'keys/a.key' is not an absolute path");
-  expect_problem(peer + "[[peers.link_keys]]\nid = 1\nfile = \"" + _dir + "/none.key\"\n",
-                 "ferry.toml:8:8: peers[0].link_keys[0].file: " + _dir + "/none.key: cannot open: No such file or "
-                 "directory");
+  expect_problem(peer + "[[peers.link_keys]]\nid = 1\nfile = \"" + _dir.path() + "/none.key\"\n",
+                 "ferry.toml:8:8: peers[0].link_keys[0].file: " + _dir.path() +
+                     "/none.key: cannot open: No such file or directory");
   expect_problem(peer + "[[peers.link_keys]]\nid = 1\nfle = \"" + good + "\"\n",
                  "peers[0].link_keys[0].fle: unknown field; did you mean 'file'?");
   expect_problem(peer + "link_keys = 1\n", "peers[0].link_keys: expected [[peers[0].link_keys]] tables");

@@ -23,6 +23,7 @@
 #include "ferry/control/control_api.hpp"
 #include "ferry/control/stats.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -75,12 +76,8 @@ std::string send_raw(const std::string& path, const std::string& bytes, bool fin
 class ControlSocket : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ferry-control-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _path = _dir + "/ctl/ferryd.sock";  // the server creates the missing directory
+    _path = _dir.path() + "/ctl/ferryd.sock";  // the server creates the missing directory
   }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
 
   // Answers every request with what it received, as JSON.
   static http_response echo(const http_request& request) {
@@ -94,7 +91,7 @@ class ControlSocket : public ::testing::Test {
     return control_server::start_unix(_path, access, echo);
   }
 
-  std::string _dir;
+  testing::temp_dir _dir{"control"};
   std::string _path;
 };
 
@@ -200,7 +197,7 @@ TEST_F(ControlSocket, SocketIsOwnerAndGroupOnlyAndRemovedAtStop) {
     ASSERT_EQ(::stat(_path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0660u);
     EXPECT_EQ(st.st_uid, ::geteuid());
-    ASSERT_EQ(::stat((_dir + "/ctl").c_str(), &st), 0);
+    ASSERT_EQ(::stat((_dir.path() + "/ctl").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0750u);
   }
   EXPECT_FALSE(std::filesystem::exists(_path));
@@ -209,7 +206,7 @@ TEST_F(ControlSocket, SocketIsOwnerAndGroupOnlyAndRemovedAtStop) {
 TEST_F(ControlSocket, GivesTheSocketAndItsNewDirectoryToTheOwnerAndGroupAsked) {
   if (::geteuid() != 0) GTEST_SKIP() << "giving a file to another user needs root";
   for (const socket_access& access : {socket_access{"nobody", "nogroup"}, socket_access{"65534", "65534"}}) {
-    std::filesystem::remove_all(_dir + "/ctl");
+    std::filesystem::remove_all(_dir.path() + "/ctl");
     auto server = start(access);
     ASSERT_TRUE(server.ok()) << server.err().message();
     struct stat st {};
@@ -217,7 +214,7 @@ TEST_F(ControlSocket, GivesTheSocketAndItsNewDirectoryToTheOwnerAndGroupAsked) {
     EXPECT_EQ(st.st_mode & 0777, 0660u);
     EXPECT_EQ(st.st_uid, 65534u) << *access.owner;
     EXPECT_EQ(st.st_gid, 65534u) << *access.group;
-    ASSERT_EQ(::stat((_dir + "/ctl").c_str(), &st), 0);
+    ASSERT_EQ(::stat((_dir.path() + "/ctl").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0750u);
     EXPECT_EQ(st.st_uid, 65534u);
     EXPECT_EQ(st.st_gid, 65534u);
@@ -227,7 +224,7 @@ TEST_F(ControlSocket, GivesTheSocketAndItsNewDirectoryToTheOwnerAndGroupAsked) {
     EXPECT_EQ(response->status, 200);
   }
   // Only the group: the owner stays ferryd's user.
-  std::filesystem::remove_all(_dir + "/ctl");
+  std::filesystem::remove_all(_dir.path() + "/ctl");
   auto server = start({std::nullopt, "nogroup"});
   ASSERT_TRUE(server.ok()) << server.err().message();
   struct stat st {};
@@ -245,7 +242,7 @@ TEST_F(ControlSocket, NamesAnUnknownUserOrGroup) {
   ASSERT_FALSE(group.ok());
   EXPECT_NE(group.err().message().find("group: no such group 'ferry-no-such-group'"), std::string::npos)
       << group.err().message();
-  EXPECT_FALSE(std::filesystem::exists(_dir + "/ctl")) << "nothing is created before the names resolve";
+  EXPECT_FALSE(std::filesystem::exists(_dir.path() + "/ctl")) << "nothing is created before the names resolve";
 }
 
 TEST_F(ControlSocket, RefusesASecondServerButReplacesAStaleFile) {
@@ -395,14 +392,14 @@ class ControlSocketPeers : public ControlSocket {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run a client as another user";
     ControlSocket::SetUp();
-    ferry::testing::child_process probe({"setpriv", "--version"}, _dir + "/probe");
+    ferry::testing::child_process probe({"setpriv", "--version"}, _dir.path() + "/probe");
     if (!probe.started() || probe.wait_for(std::chrono::seconds(30)) != 0) {
       GTEST_SKIP() << "needs setpriv (util-linux)";
     }
     // Let others reach the socket's directory, so that only the socket's own mode and the peer check decide.
-    std::filesystem::create_directories(_dir + "/ctl");
-    std::filesystem::permissions(_dir, std::filesystem::perms(0755));
-    std::filesystem::permissions(_dir + "/ctl", std::filesystem::perms(0755));
+    std::filesystem::create_directories(_dir.path() + "/ctl");
+    std::filesystem::permissions(_dir.path(), std::filesystem::perms(0755));
+    std::filesystem::permissions(_dir.path() + "/ctl", std::filesystem::perms(0755));
   }
 
   struct ran {
@@ -417,7 +414,7 @@ class ControlSocketPeers : public ControlSocket {
     const std::vector<std::string> emulator = ferry::testing::emulator_prefix(FERRY_TEST_EMULATOR);
     argv.insert(argv.end(), emulator.begin(), emulator.end());
     argv.insert(argv.end(), {FERRYCTL_PATH, "--socket", _path, "status"});
-    ferry::testing::child_process child(argv, _dir + "/client" + std::to_string(_runs++));
+    ferry::testing::child_process child(argv, _dir.path() + "/client" + std::to_string(_runs++));
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(std::chrono::seconds(60));
     EXPECT_TRUE(code.has_value());
@@ -644,7 +641,7 @@ class FerryctlClient : public ControlSocket {
     std::vector<std::string> argv = ferry::testing::emulator_prefix(FERRY_TEST_EMULATOR);
     argv.insert(argv.end(), {FERRYCTL_PATH, "--socket", socket.empty() ? _path : socket});
     argv.insert(argv.end(), args.begin(), args.end());
-    ferry::testing::child_process child(argv, _dir + "/ferryctl" + std::to_string(_runs++));
+    ferry::testing::child_process child(argv, _dir.path() + "/ferryctl" + std::to_string(_runs++));
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(std::chrono::seconds(60));
     EXPECT_TRUE(code.has_value());
@@ -796,9 +793,10 @@ TEST_F(FerryctlClient, WatchesStatsWithRatesSinceTheLastSample) {
 }
 
 TEST_F(FerryctlClient, SaysWhenFerrydCannotBeReached) {
-  const ran r = ferryctl({"peers"}, _dir + "/nothing.sock");
+  const ran r = ferryctl({"peers"}, _dir.path() + "/nothing.sock");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("ferryctl: cannot reach ferryd at " + _dir + "/nothing.sock"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ferryctl: cannot reach ferryd at " + _dir.path() + "/nothing.sock"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("is ferryd running?"), std::string::npos) << r.err;
 }
 

@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -28,6 +27,8 @@
 #include "support/child_process.hpp"
 #include "support/guardians.hpp"
 #include "support/messages.hpp"
+#include "support/stats_json.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -58,14 +59,10 @@ struct data_path {
 class FerrydE2e : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ferry-e2e-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _socket = _dir + "/ferryd.sock";
+    _socket = _dir.path() + "/ferryd.sock";
     _listen = "127.0.0.1:" + std::to_string(free_udp_port());
     _sink = "127.0.0.1:" + std::to_string(free_udp_port());
   }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
 
   std::vector<std::string> command(const char* program, std::vector<std::string> args) const {
     std::vector<std::string> argv = _prefix;
@@ -81,7 +78,7 @@ class FerrydE2e : public ::testing::Test {
   // `dataplane` adds fields to [dataplane] (a backend, a layout), `tables` tables after it ([dataplane.dpdk]).
   std::string write_config(const std::string& routes, const std::string& dataplane = "",
                            const std::string& tables = "") const {
-    const std::string path = _dir + "/ferry.toml";
+    const std::string path = _dir.path() + "/ferry.toml";
     const std::string_view defaults = default_config_text();
     std::ofstream(path) << "[control]\nsocket = \"" << _socket << "\"\n"
                         << "[dataplane]\nlisten = \"" << _listen << "\"\ncpu = \"none\"\n" << dataplane << tables
@@ -98,7 +95,7 @@ class FerrydE2e : public ::testing::Test {
   // Runs a program to completion (bounded) and returns its exit code; output in <dir>/<stem>.out/.err.
   int run(const char* program, std::vector<std::string> args, const std::string& stem, std::string* out = nullptr,
           std::string* err = nullptr, std::chrono::milliseconds limit = 60s) {
-    child_process child(command(program, std::move(args)), _dir + "/" + stem);
+    child_process child(command(program, std::move(args)), _dir.path() + "/" + stem);
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(limit);
     if (out) *out = child.out();
@@ -129,7 +126,7 @@ class FerrydE2e : public ::testing::Test {
                                             "backend = \"" + path.backend + "\"\nlayout = \"" + path.layout + "\"\n" +
                                                 path.extra,
                                           path.tables);
-    child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+    child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
     ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
     if (once_serving) once_serving();
     std::string status_text;
@@ -184,10 +181,10 @@ class FerrydE2e : public ::testing::Test {
     std::string stats_text;
     ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
     const auto stats = nlohmann::json::parse(stats_text);
-    std::uint64_t dropped = 0;
-    for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
     EXPECT_EQ(stats["rx"], messages) << stats_text;
-    EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+    EXPECT_EQ(stats["rx"].get<std::uint64_t>(),
+              stats["forwarded"].get<std::uint64_t>() + testing::total_drops(stats["drops"]))
+        << stats_text;
     EXPECT_EQ(stats["forwarded"], valid);
     EXPECT_EQ(stats["drops"]["no_route"], unroutable);
     EXPECT_EQ(stats["drops"]["malformed"], malformed);
@@ -195,23 +192,7 @@ class FerrydE2e : public ::testing::Test {
     EXPECT_EQ(stats["drops"]["duplicate"], duplicate) << "every copy of a message already passed on";
     EXPECT_EQ(stats["drops"]["queue_full"], 0u);
     // Each stage balances, and what each kind of stage passes on, the next takes in.
-    std::map<std::string, std::uint64_t> in, out;
-    for (const auto& stage : stats["stages"]) {
-      std::uint64_t stage_dropped = 0;
-      for (const auto& [reason, count] : stage["drops"].items()) stage_dropped += count.get<std::uint64_t>();
-      const std::string name = stage["name"];
-      EXPECT_EQ(stage["rx"].get<std::uint64_t>(), stage["forwarded"].get<std::uint64_t>() + stage_dropped) << name;
-      const std::string kind = name.substr(0, name.find_first_of("0123456789"));
-      in[kind] += stage["rx"].get<std::uint64_t>();
-      out[kind] += stage["forwarded"].get<std::uint64_t>();
-    }
-    if (path.layout == "staged") {
-      EXPECT_EQ(out["io"], in["verify"]) << stats_text;
-      EXPECT_EQ(out["verify"], in["route"]) << stats_text;
-      EXPECT_EQ(in["io"], messages) << stats_text;
-    } else {
-      EXPECT_EQ(in["rtc"], messages) << stats_text;
-    }
+    testing::expect_stages_account_for(stats, messages, path.layout);
     for (const char* verdict : {"no_quorum", "unknown_key_set", "expired_key_set"}) {
       EXPECT_EQ(stats["drops"][verdict], 0u) << verdict << ": every message the load generator signs verifies";
     }
@@ -227,7 +208,7 @@ class FerrydE2e : public ::testing::Test {
   }
 
   std::vector<std::string> _prefix;  // what every program runs under (ip netns exec NAME)
-  std::string _dir;
+  testing::temp_dir _dir{"e2e"};
   std::string _socket;
   std::string _listen;
   std::string _sink;
@@ -305,14 +286,14 @@ TEST_F(FerrydE2e, ReloadsAndRouteChangesEvery50msUnderMixedLoadLoseNothing) {
   // and what this test checks is reloads, not overload (a full ring is queue_full, counted but not delivered).
   const std::string layout = "layout = \"staged\"\nring_size = 16384\n";
   const std::string config = write_config(first, layout);
-  const std::string staged = _dir + "/next.toml";
+  const std::string staged = _dir.path() + "/next.toml";
   const auto install = [&](const std::string& routes) {
     // Written beside and renamed over: ferryd never reads half a file.
     write_config(routes, layout);
     std::filesystem::rename(config, staged);
     std::filesystem::rename(staged, config);
   };
-  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
 
   const bool emulated = !std::string_view(FERRY_TEST_EMULATOR).empty();
@@ -369,10 +350,10 @@ TEST_F(FerrydE2e, ReloadsAndRouteChangesEvery50msUnderMixedLoadLoseNothing) {
   std::string stats_text;
   ASSERT_EQ(run(FERRYCTL_PATH, {"--socket", _socket, "stats", "--json"}, "stats", &stats_text), 0);
   const auto stats = nlohmann::json::parse(stats_text);
-  std::uint64_t dropped = 0;
-  for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
   EXPECT_EQ(stats["rx"], messages) << stats_text;
-  EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats_text;
+  EXPECT_EQ(stats["rx"].get<std::uint64_t>(),
+            stats["forwarded"].get<std::uint64_t>() + testing::total_drops(stats["drops"]))
+      << stats_text;
   EXPECT_EQ(stats["forwarded"], valid) << stats_text;
   EXPECT_EQ(stats["drops"]["no_route"].get<std::uint64_t>() + stats["drops"]["route_drop"].get<std::uint64_t>(),
             sent["sent"]["unroutable"].get<std::uint64_t>())
@@ -392,7 +373,7 @@ TEST_F(FerrydE2e, ReloadsAndRouteChangesEvery50msUnderMixedLoadLoseNothing) {
 // one stays in force.
 TEST_F(FerrydE2e, AnInvalidReloadIsRefusedWithTheCheckConfigMessageAndTheRunningConfigStays) {
   const std::string config = write_config(route("r", "opaque", "1", "\"*\""));
-  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
   std::ofstream(config, std::ios::app) << "[[routes]]\nname = \"r2\"\nkind = \"wormhol\"\nsource = 1\n"
                                           "destination = 2\nnext_hop = \"" << _sink << "\"\n";
@@ -417,13 +398,13 @@ TEST_F(FerrydE2e, AnInvalidReloadIsRefusedWithTheCheckConfigMessageAndTheRunning
 // The operator's commands against a running ferryd: routes listed, added, paused, resumed and deleted, peers and
 // keys shown without a secret, and the traffic doing what they say.
 TEST_F(FerrydE2e, FerryctlSteersRoutesAndShowsPeersAndKeysWithoutSecrets) {
-  const std::string key = _dir + "/link.key";
+  const std::string key = _dir.path() + "/link.key";
   std::ofstream(key) << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
   ::chmod(key.c_str(), 0600);
   const std::string config = write_config(
       "[[peers]]\nname = \"sender\"\naddresses = [\"127.0.0.1\"]\nrate = 100000.0\nburst = 1000\n"
       "[[peers.link_keys]]\nid = 7\nfile = \"" + key + "\"\n" + route("one", "opaque", "1", "\"*\""));
-  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
   std::string out, err;
   const auto ctl = [&](std::vector<std::string> args, const std::string& stem) {
@@ -493,7 +474,7 @@ TEST_F(FerrydE2e, FerryctlSteersRoutesAndShowsPeersAndKeysWithoutSecrets) {
 TEST_F(FerrydE2e, MetricsOfALiveRouterPassPromtool) {
   if (::access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
   const int port = free_udp_port();  // a TCP port free too, in practice: both come from the same ephemeral range
-  const std::string config = _dir + "/ferry.toml";
+  const std::string config = _dir.path() + "/ferry.toml";
   {
     const std::string base = write_config(route("wormhole-eth", "wormhole", "2", "\"*\""));
     std::string text;
@@ -502,7 +483,7 @@ TEST_F(FerrydE2e, MetricsOfALiveRouterPassPromtool) {
     text.insert(text.find("[dataplane]"), "metrics = \"127.0.0.1:" + std::to_string(port) + "\"\n");
     std::ofstream(config) << text;
   }
-  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
   std::string report;
   ASSERT_EQ(run(FERRY_LOADGEN_PATH,
@@ -531,10 +512,11 @@ TEST_F(FerrydE2e, MetricsOfALiveRouterPassPromtool) {
   EXPECT_NE(body.find("ferry_verify_outcomes_total{kind=\"wormhole\",outcome=\"bad_signature\"}"),
             std::string::npos);
   EXPECT_NE(body.find("ferry_message_latency_seconds_count"), std::string::npos);
-  const std::string page = _dir + "/metrics.txt";
+  const std::string page = _dir.path() + "/metrics.txt";
   std::ofstream(page) << body;
   // promtool is the host's program: it runs outside the emulator that runs ferry's own programs.
-  child_process promtool({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < " + page}, _dir + "/promtool");
+  child_process promtool({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < " + page},
+                         _dir.path() + "/promtool");
   ASSERT_TRUE(promtool.started());
   EXPECT_EQ(promtool.wait_for(60s), std::optional<int>(0)) << promtool.out() << promtool.err();
   EXPECT_EQ(promtool.out() + promtool.err(), "") << "promtool's lint found something";
@@ -546,11 +528,11 @@ TEST_F(FerrydE2e, MetricsOfALiveRouterPassPromtool) {
 // emitter 0x..04), signed by the devnet guardian (set 0), naming set 1. VAAs of set 1 pass from then on; the
 // upgrade is counted and shown by `ferryctl keys list`.
 TEST_F(FerrydE2e, GuardianSetUpgradeVaaRotatesTheSetsOfARunningFerryd) {
-  const std::string config = _dir + "/ferry.toml";
+  const std::string config = _dir.path() + "/ferry.toml";
   std::ofstream(config) << "[control]\nsocket = \"" << _socket << "\"\n[dataplane]\nlisten = \"" << _listen
                         << "\"\ncpu = \"none\"\n" << route("eth", "wormhole", "2", "\"*\"")
                         << "[verify]\nwormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
-  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir + "/ferryd");
+  child_process ferryd(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/ferryd");
   ASSERT_TRUE(wait_until_serving(ferryd)) << ferryd.err();
   const testing::guardian_keys devnet = testing::guardian_keys::devnet(),
                                next = testing::guardian_keys::generated("e2e next", 4);
@@ -605,7 +587,7 @@ TEST_F(FerrydE2e, CheckConfigExitsZeroWhenValidAndTwoWithTheProblem) {
   EXPECT_EQ(run(FERRYD_PATH, {"--check-config", good}, "check-good", &out, &err), 0) << err;
   EXPECT_NE(out.find("valid (1 routes)"), std::string::npos) << out;
 
-  const std::string bad = _dir + "/bad.toml";
+  const std::string bad = _dir.path() + "/bad.toml";
   std::ofstream(bad) << "[dataplane]\nlisten = \"127.0.0.1:7700\"\nburst = 500\n";
   EXPECT_EQ(run(FERRYD_PATH, {"--check-config", bad}, "check-bad", &out, &err), 2);
   EXPECT_NE(err.find(bad + ":3:9: dataplane.burst: 500 is out of range"), std::string::npos) << err;
@@ -618,7 +600,7 @@ TEST_F(FerrydE2e, CheckConfigExitsZeroWhenValidAndTwoWithTheProblem) {
 TEST_F(FerrydE2e, PrintedDefaultConfigIsValid) {
   std::string text;
   ASSERT_EQ(run(FERRYD_PATH, {"--print-default-config"}, "print", &text), 0);
-  const std::string path = _dir + "/default.toml";
+  const std::string path = _dir.path() + "/default.toml";
   std::ofstream(path) << text;
   std::string out;
   EXPECT_EQ(run(FERRYD_PATH, {"--check-config", path}, "check-default", &out), 0);

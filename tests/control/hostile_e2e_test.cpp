@@ -21,7 +21,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -43,11 +42,14 @@
 #include "ferry/dataplane/frame.hpp"
 #include "ferry/dataplane/link_auth.hpp"
 #include "ferry/verify/wormhole.hpp"
+#include "support/bytes.hpp"
 #include "support/child_process.hpp"
 #include "support/guardians.hpp"
 #include "support/listener.hpp"
 #include "support/messages.hpp"
 #include "support/policy.hpp"
+#include "support/stats_json.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -59,6 +61,7 @@ using testing::collector;
 using testing::guardian_keys;
 using testing::listener;
 using testing::sealed;
+using testing::to_hex;
 
 constexpr std::uint8_t wormhole = 1, opaque = 4;
 
@@ -66,20 +69,10 @@ constexpr std::uint8_t wormhole = 1, opaque = 4;
 // longer waits.
 bool emulated() { return !std::string_view(FERRY_TEST_EMULATOR).empty(); }
 
-std::string hex_of(std::span<const std::byte> b) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte x : b) {
-    out += digits[std::to_integer<unsigned>(x) >> 4];
-    out += digits[std::to_integer<unsigned>(x) & 15];
-  }
-  return out;
-}
-
 // A message body in a failure message: its size and first bytes.
 std::string describe(const bytes& body) {
   return std::to_string(body.size()) + " bytes " +
-         hex_of(std::span(body).first(std::min<std::size_t>(body.size(), 24))) + (body.size() > 24 ? "..." : "");
+         to_hex(std::span(body).first(std::min<std::size_t>(body.size(), 24))) + (body.size() > 24 ? "..." : "");
 }
 
 // A UDP socket bound to a loopback address of its own (a port the kernel picks): ferryd tells the senders apart by
@@ -232,16 +225,7 @@ struct outcome {
 
 class HostileE2e : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-hostile-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _socket = _dir + "/ferryd.sock";
-  }
-  void TearDown() override {
-    _ferryd.reset();  // SIGKILL when still running
-    std::filesystem::remove_all(_dir);
-  }
+  void SetUp() override { _socket = _dir.path() + "/ferryd.sock"; }
 
   static std::chrono::milliseconds patience() { return emulated() ? 120s : 15s; }
 
@@ -256,7 +240,7 @@ class HostileE2e : public ::testing::Test {
   // after it, when it failed).
   int ferryctl(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), {"--socket", _socket});
-    child_process child(command(FERRYCTL_PATH, std::move(args)), _dir + "/ferryctl");
+    child_process child(command(FERRYCTL_PATH, std::move(args)), _dir.path() + "/ferryctl");
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(patience());
     EXPECT_TRUE(code.has_value()) << "ferryctl did not finish within " << patience().count() << " ms";
@@ -276,8 +260,8 @@ class HostileE2e : public ::testing::Test {
 
   // A link key file in the test's directory holding `key`'s secret as hex, mode 0600; its path.
   std::string write_key_file(const std::string& name, const dp::link_key& key) {
-    const std::string path = _dir + "/" + name;
-    std::ofstream(path) << hex_of(key.secret()) << '\n';
+    const std::string path = _dir.path() + "/" + name;
+    std::ofstream(path) << to_hex(key.secret()) << '\n';
     ::chmod(path.c_str(), 0600);
     return path;
   }
@@ -295,14 +279,14 @@ class HostileE2e : public ::testing::Test {
   }
   // Writes the configuration: [control] with the test's socket, then `tables`; its path.
   std::string write_config(const std::string& tables) {
-    const std::string path = _dir + "/ferry.toml";
+    const std::string path = _dir.path() + "/ferry.toml";
     std::ofstream(path) << "[control]\nsocket = \"" << _socket << "\"\n" << tables;
     return path;
   }
 
   // Starts ferryd on `config` and waits (bounded) until it answers; then reads where it listens and who it is.
   void start(const std::string& config, const std::string& stem = "ferryd") {
-    _ferryd = std::make_unique<child_process>(command(FERRYD_PATH, {"--config", config}), _dir + "/" + stem);
+    _ferryd = std::make_unique<child_process>(command(FERRYD_PATH, {"--config", config}), _dir.path() + "/" + stem);
     ASSERT_TRUE(_ferryd->started());
     const auto deadline = std::chrono::steady_clock::now() + patience();
     nlohmann::json status;
@@ -377,8 +361,7 @@ class HostileE2e : public ::testing::Test {
       ASSERT_TRUE(_ferryd->running()) << "ferryd exited: " << ferryd_log();
       stats = ctl_json({"stats", "--json"});
       ASSERT_TRUE(stats.is_object());
-      std::uint64_t dropped = 0;
-      for (const auto& [reason, count] : stats["drops"].items()) dropped += count.get<std::uint64_t>();
+      const std::uint64_t dropped = testing::total_drops(stats["drops"]);
       const auto rx = stats["rx"].get<std::uint64_t>(), forwarded = stats["forwarded"].get<std::uint64_t>();
       ASSERT_LE(rx, _sent.rx()) << "ferryd counted more messages than the test sent: " << stats.dump();
       if (rx == _sent.rx() && rx == forwarded + dropped) break;
@@ -413,19 +396,7 @@ class HostileE2e : public ::testing::Test {
       EXPECT_TRUE(name == "forwarded" || reasons.contains(name)) << "the test expects an unknown outcome " << name;
     }
     EXPECT_EQ(stats["rx"].get<std::uint64_t>(), stats["forwarded"].get<std::uint64_t>() + dropped) << stats.dump();
-    std::map<std::string, std::uint64_t> in, out;
-    for (const auto& stage : stats["stages"]) {
-      std::uint64_t stage_dropped = 0;
-      for (const auto& [reason, count] : stage["drops"].items()) stage_dropped += count.get<std::uint64_t>();
-      const std::string name = stage["name"];
-      EXPECT_EQ(stage["rx"].get<std::uint64_t>(), stage["forwarded"].get<std::uint64_t>() + stage_dropped) << name;
-      const std::string kind = name.substr(0, name.find_first_of("0123456789"));
-      in[kind] += stage["rx"].get<std::uint64_t>();
-      out[kind] += stage["forwarded"].get<std::uint64_t>();
-    }
-    EXPECT_EQ(in["io"], _sent.rx()) << stats.dump();
-    EXPECT_EQ(out["io"], in["verify"]) << stats.dump();
-    EXPECT_EQ(out["verify"], in["route"]) << stats.dump();
+    testing::expect_stages_account_for(stats, _sent.rx(), "staged");
   }
 
   // Waits (bounded) until `sink` holds at least `count` messages, then a little longer for any that should not come.
@@ -458,13 +429,24 @@ class HostileE2e : public ::testing::Test {
     EXPECT_EQ(foreign, 0) << where << ": messages that arrived but were not valid (or not sent)" << report;
   }
 
+  // Once a test has sent everything: waits for `delivered` at `sink` (named `where`), checks that each arrived once
+  // and nothing else did, then waits until ferryd has accounted for every message sent and checks it did so right.
+  void expect_delivered_and_accounted(collector& sink, const std::vector<bytes>& delivered, const std::string& where) {
+    wait_for_arrivals(sink, delivered.size());
+    sink.stop();
+    expect_arrivals(sink.messages(), delivered, where);
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(settle(&stats));
+    expect_accounted(stats);
+  }
+
   struct pending {
     const loopback_sender* from;
     bytes datagram;
     std::vector<outcome> outcomes;
   };
 
-  std::string _dir;
+  testing::temp_dir _dir{"hostile"};  // first, so that it goes last: after ferryd (SIGKILL when still running)
   std::string _socket;
   std::unique_ptr<child_process> _ferryd;
   dp::endpoint _target;
@@ -785,15 +767,8 @@ TEST_F(HostileE2e, MixedHostileTrafficDeliversEveryValidMessageAndCountsEveryDro
   }
   ASSERT_NO_FATAL_FAILURE(flush());
 
-  // Every valid message once at the sink, nothing else.
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-
-  // The counters: every outcome exactly what was sent of it.
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  // Every valid message once at the sink, nothing else; the counters: every outcome exactly what was sent of it.
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   EXPECT_GT(_sent.count("bad_mac"), 0u);
   EXPECT_EQ(_sent.count("rate_limited_peer"), flood - flood_burst);
 
@@ -882,12 +857,7 @@ TEST_F(HostileE2e, AVerifiedUpstreamMarkCountsOnlyOnAnAuthenticatedLink) {
   }
   ASSERT_NO_FATAL_FAILURE(flush());
 
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   const nlohmann::json peers = ctl_json({"peers", "--json"});
   ASSERT_TRUE(peers.is_object());
   for (const auto& p : peers["peers"]) {
@@ -904,11 +874,11 @@ TEST_F(HostileE2e, ReplaysAfterKillNineAreRejected) {
   collector sink(sink_socket);
   // A guardian set of four (quorum three) of the test's own, so that one VAA can be signed by two different quorums.
   const guardian_keys guardians = guardian_keys::generated("hostile replay", 4);
-  const std::string guardian_file = _dir + "/guardian-set-0.txt";
+  const std::string guardian_file = _dir.path() + "/guardian-set-0.txt";
   std::ofstream(guardian_file) << guardians.key_file();
   ::chmod(guardian_file.c_str(), 0644);
   const std::string config = write_config(
-      "[state]\ndirectory = \"" + _dir + "/state\"\n" + dataplane() +
+      "[state]\ndirectory = \"" + _dir.path() + "/state\"\n" + dataplane() +
       route("wormhole-eth", "wormhole", "2", sink_socket.name()) +
       "[verify]\nwormhole_network = \"none\"\n[[verify.wormhole]]\nindex = 0\nkeys_file = \"" + guardian_file + "\"\n");
 
@@ -957,18 +927,14 @@ TEST_F(HostileE2e, ReplaysAfterKillNineAreRejected) {
 
   std::vector<bytes> delivered = first;
   delivered.insert(delivered.end(), later.begin(), later.end());
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink, over both runs");
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink, over both runs"));
   expect_same_process_serving();
 }
 
 TEST_F(HostileE2e, ANextHopGoingAwayIsCountedAsTxErrorWithoutABusyLoop) {
   const loopback_sender sender("127.0.0.2");
   ASSERT_TRUE(sender.bound());
-  const std::string path = _dir + "/sink.sock";
+  const std::string path = _dir.path() + "/sink.sock";
   auto first_socket = std::make_unique<listener>(listener::unix_at(path));
   auto first = std::make_unique<collector>(*first_socket);
   ASSERT_NO_FATAL_FAILURE(
@@ -1025,11 +991,7 @@ TEST_F(HostileE2e, ANextHopGoingAwayIsCountedAsTxErrorWithoutABusyLoop) {
   listener second_socket = listener::unix_at(path);
   collector second(second_socket);
   ASSERT_NO_FATAL_FAILURE(send_some(20, "forwarded", "to the sink once it is back", &after));
-  wait_for_arrivals(second, after.size());
-  second.stop();
-  expect_arrivals(second.messages(), after, "the sink once back");
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(second, after, "the sink once back"));
   expect_same_process_serving();
 }
 
@@ -1063,12 +1025,7 @@ TEST_F(HostileE2e, FerrydDropsRootAfterBinding) {
         queue(sender, testing::frame_of({{opaque, delivered.back()}}), {{"forwarded", "as nobody"}}));
   }
   ASSERT_NO_FATAL_FAILURE(flush());
-  wait_for_arrivals(sink, delivered.size());
-  sink.stop();
-  expect_arrivals(sink.messages(), delivered, "the sink");
-  nlohmann::json stats;
-  ASSERT_NO_FATAL_FAILURE(settle(&stats));
-  expect_accounted(stats);
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   expect_same_process_serving();
 }
 

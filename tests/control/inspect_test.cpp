@@ -8,8 +8,6 @@
 
 #include <array>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +21,7 @@
 #include "ferry/verify/wormhole_verifier.hpp"
 #include "support/bytes.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -31,22 +30,13 @@ namespace hl = verify::hyperlane;
 namespace wh = verify::wormhole;
 using ferry::testing::bytes;
 using ferry::testing::from_hex;
+using ferry::testing::to_hex;
 using nlohmann::json;
 
 // After every replaced mainnet guardian set has expired (set 6 expires a day after 1783669263).
 constexpr std::uint64_t after_expiry = 1'800'000'000;
 // Before that: the replaced sets were still valid.
 constexpr std::uint64_t before_expiry = 1'700'000'000;
-
-std::string to_hex(std::span<const std::byte> data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte b : data) {
-    out.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
-    out.push_back(digits[std::to_integer<unsigned>(b) & 0xf]);
-  }
-  return out;
-}
 
 std::string to_base64(std::span<const std::byte> data) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -655,13 +645,6 @@ TEST(InspectUsage, HyperlaneIsmOptionsGoTogether) {
 
 class InspectE2e : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-inspect-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
-
   struct ran {
     int code;
     std::string out;
@@ -672,7 +655,7 @@ class InspectE2e : public ::testing::Test {
     std::vector<std::string> argv = ferry::testing::emulator_prefix(FERRY_TEST_EMULATOR);
     argv.emplace_back(FERRYCTL_PATH);
     argv.insert(argv.end(), args.begin(), args.end());
-    ferry::testing::child_process child(argv, _dir + "/run" + std::to_string(_runs++));
+    ferry::testing::child_process child(argv, _dir.path() + "/run" + std::to_string(_runs++));
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(std::chrono::seconds(60));
     EXPECT_TRUE(code.has_value());
@@ -687,13 +670,13 @@ class InspectE2e : public ::testing::Test {
     return doc;
   }
 
-  std::string _dir;
+  testing::temp_dir _dir{"inspect"};
   int _runs = 0;
 };
 
 TEST_F(InspectE2e, FileOfRawBytes) {
   const vaa_vector v = mainnet_vaas().at(1);
-  const std::string path = _dir + "/vaa.bin";
+  const std::string path = _dir.path() + "/vaa.bin";
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.vaa.data()),
                                               static_cast<std::streamsize>(v.vaa.size()));
   const ran r = ferryctl({"inspect", "--kind", "wormhole", "--file", path});
@@ -749,7 +732,7 @@ TEST_F(InspectE2e, UsageErrorsExitTwoWithAMessage) {
       {"inspect", "--kind", "layerzero", "--hex", packet, "--base64", "AQID"},        // two inputs
       {"inspect", "--kind", "layerzero", "--hex", "xyz"},                             // bad hex
       {"inspect", "--kind", "layerzero", "--base64", "AQ="},                          // bad base64
-      {"inspect", "--kind", "layerzero", "--file", _dir + "/missing.bin"},            // unreadable file
+      {"inspect", "--kind", "layerzero", "--file", _dir.path() + "/missing.bin"},     // unreadable file
       {"inspect", "--kind", "hyperlane", "--hex", packet, "--ism", "message-id-multisig"},  // partial ISM
       {"inspect", "--kind", "wormhole", "--hex", packet, "--network", "testnet"},     // unknown network
       {"inspect", "--kind", "layerzero", "--hex", packet, "--network", "mainnet"},    // network elsewhere

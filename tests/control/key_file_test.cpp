@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -17,22 +17,15 @@ const std::string secret_hex = "5ec2e7c0ffee5ec2e7c0ffee5ec2e7c0ffee5ec2e7c0ffee
 
 class KeyFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-key-file-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
-
   // Writes `text` to <dir>/<name> with `mode`, and returns the path.
   std::string write(const std::string& name, const std::string& text, mode_t mode) {
-    const std::string path = _dir + "/" + name;
+    const std::string path = _dir.path() + "/" + name;
     std::ofstream(path) << text;
     EXPECT_EQ(::chmod(path.c_str(), mode), 0);
     return path;
   }
 
-  std::string _dir;
+  testing::temp_dir _dir{"key-file"};
 };
 
 TEST_F(KeyFile, ASecretMayBeReadByItsOwnerAndGroupOnly) {
@@ -66,24 +59,24 @@ TEST_F(KeyFile, NoKeyFileMayBeWritableByGroupOrOthers) {
 
 TEST_F(KeyFile, SymbolicLinksAndOtherFilesAreRefused) {
   const std::string target = write("target.key", secret_hex, 0600);
-  const std::string link = _dir + "/link.key";
+  const std::string link = _dir.path() + "/link.key";
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
   auto refused = read_key_file(link, key_secrecy::secret);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().message(),
             link + ": is a symbolic link; name the file itself (whoever owns a link can point it at other keys)");
-  refused = read_key_file(_dir, key_secrecy::public_keys);
+  refused = read_key_file(_dir.path(), key_secrecy::public_keys);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.err().message(), _dir + ": not a regular file");
+  EXPECT_EQ(refused.err().message(), _dir.path() + ": not a regular file");
   // A FIFO must be refused, not waited on.
-  const std::string fifo = _dir + "/fifo";
+  const std::string fifo = _dir.path() + "/fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   refused = read_key_file(fifo, key_secrecy::secret);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().message(), fifo + ": not a regular file");
-  refused = read_key_file(_dir + "/missing.key", key_secrecy::secret);
+  refused = read_key_file(_dir.path() + "/missing.key", key_secrecy::secret);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.err().message(), _dir + "/missing.key: cannot open: No such file or directory");
+  EXPECT_EQ(refused.err().message(), _dir.path() + "/missing.key: cannot open: No such file or directory");
 }
 
 TEST_F(KeyFile, AFileOwnedBySomeoneElseIsRefused) {
@@ -132,17 +125,19 @@ TEST_F(KeyFile, LinkKeyMistakesAreNamedWithoutTheSecret) {
     return message;
   };
   EXPECT_EQ(refused("short.key", secret_hex.substr(0, 30)),
-            _dir + "/short.key: 15 bytes; a link key is 16 to 64 bytes (32 to 128 hex digits)");
+            _dir.path() + "/short.key: 15 bytes; a link key is 16 to 64 bytes (32 to 128 hex digits)");
   EXPECT_EQ(refused("long.key", secret_hex + secret_hex + "00"),
-            _dir + "/long.key: more than 64 bytes; a link key is 16 to 64 bytes");
+            _dir.path() + "/long.key: more than 64 bytes; a link key is 16 to 64 bytes");
   EXPECT_EQ(refused("odd.key", secret_hex + "0"),
-            _dir + "/odd.key: an odd number of hex digits; a key is whole bytes, two digits each");
+            _dir.path() + "/odd.key: an odd number of hex digits; a key is whole bytes, two digits each");
   EXPECT_EQ(refused("typo.key", "# key\n" + secret_hex.substr(0, 20) + "g" + secret_hex.substr(21)),
-            _dir + "/typo.key: line 2: not a hex digit; a link key file holds hex digits, whitespace and '#' comments");
+            _dir.path() +
+                "/typo.key: line 2: not a hex digit; a link key file holds hex digits, whitespace and '#' comments");
   EXPECT_EQ(refused("empty.key", "# nothing yet\n"),
-            _dir + "/empty.key: 0 bytes; a link key is 16 to 64 bytes (32 to 128 hex digits)");
+            _dir.path() + "/empty.key: 0 bytes; a link key is 16 to 64 bytes (32 to 128 hex digits)");
   EXPECT_EQ(refused("open.key", secret_hex, 0604),
-            _dir + "/open.key: readable by others (mode 0604) but it holds a secret: chmod 0600 " + _dir + "/open.key");
+            _dir.path() + "/open.key: readable by others (mode 0604) but it holds a secret: chmod 0600 " + _dir.path() +
+                "/open.key");
 }
 
 TEST_F(KeyFile, ReadsGuardianAddresses) {
@@ -158,10 +153,11 @@ TEST_F(KeyFile, ReadsGuardianAddresses) {
   auto bad = read_guardian_keys(write("bad.txt", "0x" + a + "\n0x" + a.substr(2) + "\n", 0644));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.err().message(),
-            _dir + "/bad.txt: line 2: expected a 20-byte guardian address (40 hex digits, \"0x\" first allowed)");
+            _dir.path() +
+                "/bad.txt: line 2: expected a 20-byte guardian address (40 hex digits, \"0x\" first allowed)");
   auto empty = read_guardian_keys(write("empty.txt", "# none\n", 0644));
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.err().message(), _dir + "/empty.txt: holds no guardian address (one a line expected)");
+  EXPECT_EQ(empty.err().message(), _dir.path() + "/empty.txt: holds no guardian address (one a line expected)");
   auto writable = read_guardian_keys(write("writable.txt", a + "\n", 0664));
   ASSERT_FALSE(writable.ok());
   EXPECT_NE(writable.err().message().find("writable by its group or others (mode 0664)"), std::string::npos);

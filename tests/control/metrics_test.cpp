@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -249,12 +249,6 @@ class MetricsPromtool : public ::testing::Test {
   void SetUp() override {
     _promtool = find_on_path("promtool");
     if (!_promtool) GTEST_SKIP() << "promtool is not installed (Debian package prometheus): not checked";
-    char dir[] = "/tmp/ferry-metrics-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-  }
-  void TearDown() override {
-    if (!_dir.empty()) std::filesystem::remove_all(_dir);
   }
 
   struct ran {
@@ -264,10 +258,10 @@ class MetricsPromtool : public ::testing::Test {
 
   // `promtool check metrics` reads the page on its standard input: its parse errors and lint problems alike.
   ran check(const std::string& text) {
-    const std::string page = _dir + "/metrics" + std::to_string(_runs) + ".txt";
+    const std::string page = _dir.path() + "/metrics" + std::to_string(_runs) + ".txt";
     std::ofstream(page, std::ios::binary) << text;
     ferry::testing::child_process child({"/bin/sh", "-c", "exec \"$0\" check metrics < \"$1\"", *_promtool, page},
-                                        _dir + "/run" + std::to_string(_runs++));
+                                        _dir.path() + "/run" + std::to_string(_runs++));
     EXPECT_TRUE(child.started());
     const auto code = child.wait_for(std::chrono::seconds(60));
     EXPECT_TRUE(code.has_value()) << "promtool did not finish";
@@ -275,7 +269,7 @@ class MetricsPromtool : public ::testing::Test {
   }
 
   std::optional<std::string> _promtool;
-  std::string _dir;
+  testing::temp_dir _dir{"metrics"};
   int _runs = 0;
 };
 

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -29,6 +28,7 @@
 #include "support/listener.hpp"
 #include "support/messages.hpp"
 #include "support/policy.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -42,9 +42,6 @@ using testing::listener;
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ferry-router-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
     _sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -58,13 +55,12 @@ class RouterTest : public ::testing::Test {
     if (_router) _router->stop();
     _router.reset();
     ::close(_sender);
-    std::filesystem::remove_all(_dir);
   }
 
   // A configuration: staged (io, verify, route: the rings and every stage in play) over sockets, devnet keys (and
   // the demo keys of the built-in default), then `rest` (routes, peers, ...). `verify` replaces the [verify] lines.
   std::string config_text(const std::string& rest, const std::string& verify = "wormhole_network = \"devnet\"\n") {
-    return "[control]\nsocket = \"" + _dir + "/ferryd.sock\"\n"
+    return "[control]\nsocket = \"" + _dir.path() + "/ferryd.sock\"\n"
            "[dataplane]\nbackend = \"socket\"\nlisten = \"127.0.0.1:0\"\nlayout = \"staged\"\ncpu = \"none\"\n"
            "[verify]\n" + verify + rest;
   }
@@ -95,7 +91,7 @@ class RouterTest : public ::testing::Test {
   }
   // A link key file holding 32 bytes of `fill`, mode 0600; its path.
   std::string link_key_file(const std::string& name, std::uint8_t fill) {
-    const std::string path = _dir + "/" + name;
+    const std::string path = _dir.path() + "/" + name;
     char hex[3];
     std::snprintf(hex, sizeof hex, "%02x", fill);
     std::string text;
@@ -135,14 +131,14 @@ class RouterTest : public ::testing::Test {
   }
   static std::uint64_t unix_now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
-  std::string _dir;
+  testing::temp_dir _dir{"router"};
   int _sender = -1;
   std::string _sender_address;
   std::unique_ptr<router> _router;
 };
 
 TEST_F(RouterTest, ReplicateBalanceLocalSinkAndDropRoutes) {
-  listener a = listener::udp(), b = listener::udp(), sink = listener::unix_at(_dir + "/sink.sock");
+  listener a = listener::udp(), b = listener::udp(), sink = listener::unix_at(_dir.path() + "/sink.sock");
   start("[[next_hop_groups]]\nname = \"both\"\nhops = [\"" + a.name() + "\", \"" + b.name() +
         "\"]\npolicy = \"replicate\"\n"
         "[[next_hop_groups]]\nname = \"spread\"\nhops = [\"" + a.name() + "\", \"" + b.name() +
@@ -326,7 +322,7 @@ TEST_F(RouterTest, GuardianSetRotationByReloadOldSetServesUntilItsExpiry) {
 TEST_F(RouterTest, KeysRotateRereadsGuardianKeyFiles) {
   listener a = listener::udp();
   const guardian_keys first = guardian_keys::generated("first", 3), second = guardian_keys::generated("second", 3);
-  const std::string file = _dir + "/set-0.keys";
+  const std::string file = _dir.path() + "/set-0.keys";
   std::ofstream(file) << first.key_file();
   ::chmod(file.c_str(), 0644);
   start("[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
@@ -417,7 +413,7 @@ TEST_F(RouterTest, ChangingALinkKeysMacRetiresTheOldOneForItsGrace) {
 
 TEST_F(RouterTest, ReplayWindowsInTheStateDirectoryOutliveTheRouter) {
   listener a = listener::udp();
-  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\nsync_ms = 50\n"
+  const std::string rest = "[state]\ndirectory = \"" + _dir.path() + "/state\"\nsync_ms = 50\n"
                            "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
                            "next_hop = \"" + a.name() + "\"\n";
   const bytes first = testing::vaa_body(2, 501), second = testing::vaa_body(2, 502);

@@ -4,26 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
 
 class StateDir : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-state-dir-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
-
   // Makes the directory <dir>/<name> with exactly `mode`, and returns its path.
   std::string make(const std::string& name, mode_t mode) {
-    const std::string path = _dir + "/" + name;
+    const std::string path = _dir.path() + "/" + name;
     EXPECT_EQ(::mkdir(path.c_str(), 0700), 0) << path;
     EXPECT_EQ(::chmod(path.c_str(), mode), 0) << path;
     return path;
@@ -38,11 +32,11 @@ class StateDir : public ::testing::Test {
   // The ids ferryd would run as without dropping root.
   const unsigned _uid = ::geteuid();
   const unsigned _gid = ::getegid();
-  std::string _dir;
+  testing::temp_dir _dir{"state-dir"};
 };
 
 TEST_F(StateDir, AMissingDirectoryIsCreatedWithMode0700) {
-  const std::string path = _dir + "/state";
+  const std::string path = _dir.path() + "/state";
   const mode_t old_umask = ::umask(0);  // a permissive umask must not leak into the mode
   auto opened = open_state_dir(path, _uid, _gid);
   ::umask(old_umask);
@@ -73,13 +67,14 @@ TEST_F(StateDir, AnExistingGoodDirectoryIsAccepted) {
 TEST_F(StateDir, ARelativePathStartsAtTheWorkingDirectory) {
   const std::string path = make("state", 0700);
   const std::filesystem::path before = std::filesystem::current_path();
-  std::filesystem::current_path(_dir);
+  std::filesystem::current_path(_dir.path());
   auto opened = open_state_dir("./sub/../state", _uid, _gid);
   std::filesystem::current_path(before);
   ASSERT_FALSE(opened.ok());  // "sub" does not exist, even though ".." would skip it by name
-  EXPECT_EQ(opened.err().message(), "./sub/../state: the directory " + _dir + "/sub above it does not exist; create "
-                                    "it first (ferryd creates only the state directory itself)");
-  std::filesystem::current_path(_dir);
+  EXPECT_EQ(opened.err().message(), "./sub/../state: the directory " + _dir.path() +
+                                        "/sub above it does not exist; create it first (ferryd creates only the state "
+                                        "directory itself)");
+  std::filesystem::current_path(_dir.path());
   opened = open_state_dir("state", _uid, _gid);
   std::filesystem::current_path(before);
   ASSERT_TRUE(opened.ok()) << opened.err().message();
@@ -101,24 +96,24 @@ TEST_F(StateDir, ADirectoryOthersMayWriteIsRefusedWithTheFix) {
 
 TEST_F(StateDir, ASymbolicLinkIsRefused) {
   const std::string target = make("real", 0700);
-  const std::string link = _dir + "/state";
+  const std::string link = _dir.path() + "/state";
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
   auto refused = open_state_dir(link, _uid, _gid);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().message(),
             link + ": is a symbolic link; name the directory itself (whoever owns a link can point it elsewhere)");
   // A dangling one too: it is not created through.
-  const std::string dangling = _dir + "/dangling";
-  ASSERT_EQ(::symlink((_dir + "/nowhere").c_str(), dangling.c_str()), 0);
+  const std::string dangling = _dir.path() + "/dangling";
+  ASSERT_EQ(::symlink((_dir.path() + "/nowhere").c_str(), dangling.c_str()), 0);
   refused = open_state_dir(dangling, _uid, _gid);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().message(),
             dangling + ": is a symbolic link; name the directory itself (whoever owns a link can point it elsewhere)");
-  EXPECT_FALSE(std::filesystem::exists(_dir + "/nowhere"));
+  EXPECT_FALSE(std::filesystem::exists(_dir.path() + "/nowhere"));
 }
 
 TEST_F(StateDir, AFileIsRefused) {
-  const std::string path = _dir + "/state";
+  const std::string path = _dir.path() + "/state";
   std::ofstream(path) << "not a directory\n";
   auto refused = open_state_dir(path, _uid, _gid);
   ASSERT_FALSE(refused.ok());
@@ -140,7 +135,7 @@ TEST_F(StateDir, ADirectoryOwnedBySomeoneElseIsRefused) {
 
 TEST_F(StateDir, ACreatedDirectoryIsGivenToTheUserFerrydWillRunAs) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
-  const std::string path = _dir + "/state";
+  const std::string path = _dir.path() + "/state";
   auto opened = open_state_dir(path, 65534, 65533);
   ASSERT_TRUE(opened.ok()) << opened.err().message();
   const struct stat info = stat_of(path);
@@ -148,7 +143,7 @@ TEST_F(StateDir, ACreatedDirectoryIsGivenToTheUserFerrydWillRunAs) {
   EXPECT_EQ(info.st_gid, 65533u);
   EXPECT_EQ(info.st_mode & 07777, 0700u);
   // Created for root, it stays root's.
-  const std::string own = _dir + "/own";
+  const std::string own = _dir.path() + "/own";
   opened = open_state_dir(own, 0, 0);
   ASSERT_TRUE(opened.ok()) << opened.err().message();
   EXPECT_EQ(stat_of(own).st_uid, 0u);
@@ -170,17 +165,18 @@ TEST_F(StateDir, ADirectoryTheDroppedUserCouldNotWriteIsRefused) {
 }
 
 TEST_F(StateDir, ParentsMustExistAndBeDirectories) {
-  const std::string deep = _dir + "/missing/state";
+  const std::string deep = _dir.path() + "/missing/state";
   auto refused = open_state_dir(deep, _uid, _gid);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.err().message(), deep + ": the directory " + _dir + "/missing above it does not exist; create it "
-                                            "first (ferryd creates only the state directory itself)");
-  EXPECT_FALSE(std::filesystem::exists(_dir + "/missing"));
-  std::ofstream(_dir + "/file") << "x\n";
-  const std::string under_file = _dir + "/file/state";
+  EXPECT_EQ(refused.err().message(), deep + ": the directory " + _dir.path() +
+                                         "/missing above it does not exist; create it first (ferryd creates only the "
+                                         "state directory itself)");
+  EXPECT_FALSE(std::filesystem::exists(_dir.path() + "/missing"));
+  std::ofstream(_dir.path() + "/file") << "x\n";
+  const std::string under_file = _dir.path() + "/file/state";
   refused = open_state_dir(under_file, _uid, _gid);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.err().message(), under_file + ": " + _dir + "/file above it is not a directory");
+  EXPECT_EQ(refused.err().message(), under_file + ": " + _dir.path() + "/file above it is not a directory");
   refused = open_state_dir("/", _uid, _gid);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().message(), "/: name the state directory itself (a path ending in its name, not / . or ..)");
@@ -225,27 +221,27 @@ TEST_F(StateDir, AParentOwnedBySomeoneElseIsRefused) {
 
 TEST_F(StateDir, LinksAboveItAreFollowedAndChecked) {
   const std::string real = make("real", 0755);
-  ASSERT_EQ(::symlink("real", (_dir + "/relative").c_str()), 0);
-  ASSERT_EQ(::symlink(real.c_str(), (_dir + "/absolute").c_str()), 0);
+  ASSERT_EQ(::symlink("real", (_dir.path() + "/relative").c_str()), 0);
+  ASSERT_EQ(::symlink(real.c_str(), (_dir.path() + "/absolute").c_str()), 0);
   for (const char* link : {"/relative/state", "/absolute/state", "/absolute/../relative/./state"}) {
-    auto opened = open_state_dir(_dir + link, _uid, _gid);
+    auto opened = open_state_dir(_dir.path() + link, _uid, _gid);
     ASSERT_TRUE(opened.ok()) << link << ": " << opened.err().message();
     EXPECT_EQ(*opened, real + "/state") << link;  // where it is, links resolved
   }
   // Where a link leads is checked like any other way there.
   const std::string open_dir = make("open", 0777);
-  ASSERT_EQ(::symlink(open_dir.c_str(), (_dir + "/to-open").c_str()), 0);
-  auto refused = open_state_dir(_dir + "/to-open/state", _uid, _gid);
+  ASSERT_EQ(::symlink(open_dir.c_str(), (_dir.path() + "/to-open").c_str()), 0);
+  auto refused = open_state_dir(_dir.path() + "/to-open/state", _uid, _gid);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.err().message().find("the directory " + open_dir + " above it is writable by others"),
             std::string::npos)
       << refused.err().message();
   // A loop ends.
-  ASSERT_EQ(::symlink("loop-b", (_dir + "/loop-a").c_str()), 0);
-  ASSERT_EQ(::symlink("loop-a", (_dir + "/loop-b").c_str()), 0);
-  refused = open_state_dir(_dir + "/loop-a/state", _uid, _gid);
+  ASSERT_EQ(::symlink("loop-b", (_dir.path() + "/loop-a").c_str()), 0);
+  ASSERT_EQ(::symlink("loop-a", (_dir.path() + "/loop-b").c_str()), 0);
+  refused = open_state_dir(_dir.path() + "/loop-a/state", _uid, _gid);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.err().message(), _dir + "/loop-a/state: too many symbolic links on the way to it");
+  EXPECT_EQ(refused.err().message(), _dir.path() + "/loop-a/state: too many symbolic links on the way to it");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "support/messages.hpp"
 #include "support/demo_key_sets.hpp"
 #include "support/policy.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::dp {
 namespace {
@@ -62,21 +63,17 @@ class recorded_events final : public control_events {
 class unix_sink {
  public:
   unix_sink() {
-    char dir[] = "/tmp/ferry-sink-XXXXXX";
-    EXPECT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _path = _dir + "/sink";
+    _path = _dir.path() + "/sink";
     _fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     EXPECT_GE(_fd, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    std::memcpy(address.sun_path, _path.c_str(), _path.size() + 1);
+    EXPECT_LT(_path.size(), sizeof address.sun_path) << "too long for a socket address: " << _path;
+    std::strncpy(address.sun_path, _path.c_str(), sizeof address.sun_path - 1);
     EXPECT_EQ(::bind(_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
   }
   ~unix_sink() {
     if (_fd >= 0) ::close(_fd);
-    ::unlink(_path.c_str());
-    ::rmdir(_dir.c_str());
   }
   unix_sink(const unix_sink&) = delete;
   unix_sink& operator=(const unix_sink&) = delete;
@@ -98,7 +95,8 @@ class unix_sink {
   }
 
  private:
-  std::string _dir, _path;
+  testing::temp_dir _dir{"sink"};
+  std::string _path;
   int _fd = -1;
 };
 

@@ -30,6 +30,7 @@
 #include "ferry/verify/channel.hpp"
 #include "ferry/verify/message_kind.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::dp {
 namespace {
@@ -228,12 +229,8 @@ TEST(ReplayWindows, EvictionTakesTheChannelUsedLongestAgo) {
 class ReplayWindowsFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ferry-replay-windows-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _path = _dir + "/replay.windows";
+    _path = _dir.path() + "/replay.windows";
   }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
 
   std::unique_ptr<replay_windows> open(std::uint32_t channels = 64) {
     auto r = replay_windows::open(_path, channels);
@@ -275,7 +272,7 @@ class ReplayWindowsFile : public ::testing::Test {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
 
-  std::string _dir;
+  testing::temp_dir _dir{"replay-windows"};
   std::string _path;
 };
 
@@ -365,7 +362,7 @@ TEST_F(ReplayWindowsFile, WhatWasRecordedSurvivesKill9) {
   std::string out;
   std::string err;
   {
-    testing::child_process child(argv, _dir + "/child");
+    testing::child_process child(argv, _dir.path() + "/child");
     ::unsetenv(crash_file_variable);
     ASSERT_TRUE(child.started());
     status = child.wait_for(std::chrono::seconds(120));
@@ -384,7 +381,7 @@ TEST_F(ReplayWindowsFile, WhatWasRecordedSurvivesKill9) {
 
 TEST_F(ReplayWindowsFile, RefusesASymlink) {
   make_file(64, 1, 1);
-  const std::string link = _dir + "/link.windows";
+  const std::string link = _dir.path() + "/link.windows";
   ASSERT_EQ(::symlink(_path.c_str(), link.c_str()), 0);
   auto r = replay_windows::open(link, 64);
   ASSERT_FALSE(r.ok());
@@ -392,12 +389,12 @@ TEST_F(ReplayWindowsFile, RefusesASymlink) {
   EXPECT_NE(r.err().message().find("symbolic link"), std::string::npos) << r.err().message();
   EXPECT_NE(r.err().message().find("remove the link"), std::string::npos) << r.err().message();
   // Dangling: not followed to make a file where it points either.
-  const std::string dangling = _dir + "/dangling.windows";
-  ASSERT_EQ(::symlink((_dir + "/nowhere").c_str(), dangling.c_str()), 0);
+  const std::string dangling = _dir.path() + "/dangling.windows";
+  ASSERT_EQ(::symlink((_dir.path() + "/nowhere").c_str(), dangling.c_str()), 0);
   r = replay_windows::open(dangling, 64);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.err().message().find("symbolic link"), std::string::npos) << r.err().message();
-  EXPECT_FALSE(std::filesystem::exists(_dir + "/nowhere"));
+  EXPECT_FALSE(std::filesystem::exists(_dir.path() + "/nowhere"));
 }
 
 TEST_F(ReplayWindowsFile, RefusesWhatIsNotARegularFile) {

@@ -12,23 +12,15 @@
 #include <string_view>
 
 #include "ferry/control/key_file.hpp"
+#include "support/bytes.hpp"
 #include "support/fuzz.hpp"
 
 using ferry::testing::require;
+using ferry::testing::to_hex;
 
 namespace {
 
 constexpr std::string_view source = "fuzz.key";
-
-std::string hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte b : bytes) {
-    out += digits[std::to_integer<unsigned>(b) >> 4];
-    out += digits[std::to_integer<unsigned>(b) & 15];
-  }
-  return out;
-}
 
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
@@ -66,7 +58,7 @@ void link_key(std::string_view text) {
   }
   require(key->size() >= 16 && key->size() <= 64, "a link key outside 16 to 64 bytes accepted");
   // The key written back, bare and as an operator might write it, reads as the same key.
-  const std::string digits = hex(*key);
+  const std::string digits = to_hex(*key);
   auto again = ferry::ctl::parse_link_key(digits, source);
   require(again.ok() && *again == *key, "a link key's hex does not read back as the key");
   std::string dressed = "# rotated\n0X";
@@ -84,7 +76,7 @@ void guardian_keys(std::string_view text) {
   }
   require(!keys->empty(), "a guardian key file without an address accepted");
   std::string printed = "# printed again\n";
-  for (const auto& key : *keys) printed += "0x" + hex(key) + "\n";
+  for (const auto& key : *keys) printed += "0x" + to_hex(key) + "\n";
   auto again = ferry::ctl::parse_guardian_keys(printed, source);
   require(again.ok() && *again == *keys, "guardian addresses printed one a line do not read back the same");
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ferry::platform {
 namespace {
@@ -116,10 +117,9 @@ TEST(Privileges, BecomingRootIsNoDrop) {
 // where fork is not to be relied on, and a new program starts the same natively and emulated).
 TEST(Privileges, DropsRootForGoodInAChild) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop it";
-  char dir[] = "/tmp/ferry-privileges-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  const std::string scratch = dir;
-  ASSERT_EQ(::chmod(dir, 0755), 0);  // so that the file's own mode is what refuses the child
+  const ferry::testing::temp_dir dir("privileges");
+  const std::string& scratch = dir.path();
+  ASSERT_EQ(::chmod(scratch.c_str(), 0755), 0);  // so that the file's own mode is what refuses the child
   const std::string secret = scratch + "/root-only";
   std::ofstream(secret) << "root's\n";
   ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
@@ -139,16 +139,13 @@ TEST(Privileges, DropsRootForGoodInAChild) {
   }
   environment.push_back(std::string(child_variable) + "=" + secret);
 
-  {
-    ferry::testing::child_process child(argv, scratch + "/child", environment);
-    ASSERT_TRUE(child.started()) << "cannot start " << self;
-    const auto code = child.wait_for(std::chrono::seconds(60));
-    ASSERT_TRUE(code.has_value()) << "the child did not finish within 60 s:\n" << child.out() << child.err();
-    EXPECT_EQ(*code, 0) << child.out() << child.err();
-    // It ran, rather than skipped for want of the variable.
-    EXPECT_NE(child.out().find(std::string("[       OK ] ") + child_test), std::string::npos) << child.out();
-  }
-  std::filesystem::remove_all(scratch);
+  ferry::testing::child_process child(argv, scratch + "/child", environment);
+  ASSERT_TRUE(child.started()) << "cannot start " << self;
+  const auto code = child.wait_for(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "the child did not finish within 60 s:\n" << child.out() << child.err();
+  EXPECT_EQ(*code, 0) << child.out() << child.err();
+  // It ran, rather than skipped for want of the variable.
+  EXPECT_NE(child.out().find(std::string("[       OK ] ") + child_test), std::string::npos) << child.out();
 }
 
 // The child's side, run only by DropsRootForGoodInAChild.

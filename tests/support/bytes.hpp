@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,18 @@ inline std::optional<bytes> from_hex(std::string_view hex) {
     const int lo = nibble(hex[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<std::byte>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// Bytes to hex digits, two a byte, lower case, no "0x".
+inline std::string to_hex(std::span<const std::byte> b) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (const std::byte x : b) {
+    out += digits[std::to_integer<unsigned>(x) >> 4];
+    out += digits[std::to_integer<unsigned>(x) & 0xf];
   }
   return out;
 }

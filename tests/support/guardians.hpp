@@ -14,6 +14,7 @@
 #include "ferry/verify/secp256k1.hpp"
 #include "ferry/verify/wormhole.hpp"
 #include "ferry/verify/wormhole_verifier.hpp"
+#include "support/bytes.hpp"
 
 namespace ferry::testing {
 
@@ -118,15 +119,7 @@ class guardian_keys {
     _secrets.push_back(secret);
     _addresses.push_back(*verify::address_of_secret_key(secret));
   }
-  static std::string hex(const verify::eth_address& a) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out = "0x";
-    for (const std::byte b : a) {
-      out += digits[std::to_integer<unsigned>(b) >> 4];
-      out += digits[std::to_integer<unsigned>(b) & 15];
-    }
-    return out;
-  }
+  static std::string hex(const verify::eth_address& a) { return "0x" + to_hex(a); }
 
   std::vector<verify::hash256> _secrets;
   std::vector<verify::eth_address> _addresses;

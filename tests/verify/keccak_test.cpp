@@ -23,6 +23,7 @@ namespace {
 
 using ferry::testing::bytes;
 using ferry::testing::from_hex;
+using ferry::testing::to_hex;
 
 std::span<const std::byte> text(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
@@ -31,16 +32,6 @@ hash256 digest(std::string_view hex) {
   hash256 out{};
   EXPECT_TRUE(b && b->size() == out.size()) << hex;
   if (b && b->size() == out.size()) std::copy(b->begin(), b->end(), out.begin());
-  return out;
-}
-
-std::string hex(std::span<const std::byte> b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const std::byte x : b) {
-    out += digits[std::to_integer<unsigned>(x) >> 4];
-    out += digits[std::to_integer<unsigned>(x) & 0xf];
-  }
   return out;
 }
 
@@ -109,7 +100,7 @@ TEST(Keccak256, EveryLengthUpTo600MatchesCryptopp) {
   const bytes data = pattern(600, 0x5a);
   for (std::size_t n = 0; n <= data.size(); ++n) {
     const auto input = std::span(data).first(n);
-    ASSERT_EQ(hex(keccak256(input)), hex(cryptopp_keccak256(input))) << "length " << n;
+    ASSERT_EQ(to_hex(keccak256(input)), to_hex(cryptopp_keccak256(input))) << "length " << n;
   }
 }
 
@@ -128,7 +119,8 @@ TEST(Keccak256, RandomInputsUpTo10KiBMatchCryptopp) {
   std::uniform_int_distribution<std::size_t> length(0, 10 * 1024);
   for (int i = 0; i < 200; ++i) {
     const bytes data = random_bytes(rng, length(rng));
-    ASSERT_EQ(hex(keccak256(data)), hex(cryptopp_keccak256(data))) << "input " << i << ", " << data.size() << " bytes";
+    ASSERT_EQ(to_hex(keccak256(data)), to_hex(cryptopp_keccak256(data)))
+        << "input " << i << ", " << data.size() << " bytes";
   }
 }
 
@@ -166,7 +158,7 @@ TEST(Keccak256Hasher, EverySplitOfA300ByteInputMatchesOneShot) {
   ASSERT_EQ(keccak256(data), expected);
   for (std::size_t split = 0; split <= data.size(); ++split) {
     const std::array<std::size_t, 2> chunks{split, data.size() - split};
-    ASSERT_EQ(hex(incremental(data, chunks)), hex(expected)) << "split at " << split;
+    ASSERT_EQ(to_hex(incremental(data, chunks)), to_hex(expected)) << "split at " << split;
   }
 }
 
@@ -193,7 +185,7 @@ TEST(Keccak256Hasher, RandomChunkingsMatchOneShot) {
       chunks.push_back(n);
       left -= n;
     }
-    ASSERT_EQ(hex(incremental(data, chunks)), hex(cryptopp_keccak256(data)))
+    ASSERT_EQ(to_hex(incremental(data, chunks)), to_hex(cryptopp_keccak256(data)))
         << "input " << i << ", " << data.size() << " bytes in " << chunks.size() << " pieces";
   }
 }
