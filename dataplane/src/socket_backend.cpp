@@ -15,11 +15,10 @@ class socket_rx final : public rx_port {
 
   std::uint32_t receive(buffer_pool& pool, packet_buffer** out, std::uint32_t n) noexcept override {
     const std::uint32_t have = pool.acquire(out, std::min(n, max_burst));
-    if (have == 0) return 0;
-    const std::uint32_t got = _socket.receive(out, have, pool.data_size(), &_lost);
+    const std::uint32_t got = have == 0 ? 0 : _socket.receive(out, have, pool.data_size(), &_lost);
     pool.release(out + got, have - got);
-    // Only an idle poll pays for a fresh count: a busy one has the stamps, and drops after the last datagram (the
-    // end of a flood) would otherwise never show.
+    // Only a poll that took nothing pays for a fresh count: a busy one has the stamps, while drops after the last
+    // datagram (the end of a flood) or while the pool is dry (nothing read, so nothing stamped) would not show.
     if (got == 0) _lost.refresh(_socket.fd());
     return got;
   }

@@ -180,7 +180,10 @@ class uring_rx final : public rx_port {
   std::uint32_t receive(buffer_pool& pool, packet_buffer** out, std::uint32_t n) noexcept override {
     if (!_armed) arm();
     const std::uint32_t have = pool.acquire(out, std::min(n, max_burst));
-    if (have == 0) return 0;  // the pool is dry: the completions wait for the next call
+    if (have == 0) {  // the pool is dry: the completions wait for the next call, and the kernel may be dropping
+      _kernel_drops.refresh(_socket.fd());
+      return 0;
+    }
     io_uring* ring = _ring.get();
     std::uint32_t got = 0;
     std::uint32_t recycled = 0;
@@ -207,7 +210,7 @@ class uring_rx final : public rx_port {
     }
     if (recycled != 0) io_uring_buf_ring_advance(_buffers, static_cast<int>(recycled));
     pool.release(out + got, have - got);
-    // As in the socket backend: an idle poll, and only an idle one, reads the count afresh now and then.
+    // As in the socket backend: only a poll that took nothing reads the count afresh, now and then.
     if (got == 0) _kernel_drops.refresh(_socket.fd());
     // Re-armed at most once a call, so that a kernel failing the multishot at once costs a system call a burst
     // rather than a spin.
