@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/kernel_drops.hpp"
 #include "ferry/dataplane/udp_socket.hpp"
 
 namespace ferry::dp {
@@ -14,19 +15,21 @@ class socket_rx final : public rx_port {
 
   std::uint32_t receive(buffer_pool& pool, packet_buffer** out, std::uint32_t n) noexcept override {
     const std::uint32_t have = pool.acquire(out, std::min(n, max_burst));
-    if (have == 0) return 0;
-    const std::uint32_t got = _socket.receive(out, have, pool.data_size(), &_lost);
+    const std::uint32_t got = have == 0 ? 0 : _socket.receive(out, have, pool.data_size(), &_lost);
     pool.release(out + got, have - got);
+    // Only a poll that took nothing pays for a fresh count: a busy one has the stamps, while drops after the last
+    // datagram (the end of a flood) or while the pool is dry (nothing read, so nothing stamped) would not show.
+    if (got == 0) _lost.refresh(_socket.fd());
     return got;
   }
   void wait(int timeout_ms) noexcept override { _socket.wait_readable(timeout_ms); }
-  std::uint64_t lost() const noexcept override { return _lost; }
+  std::uint64_t lost() const noexcept override { return _lost.total(); }
   int fd() const noexcept { return _socket.fd(); }
   endpoint local() const noexcept { return _socket.local(); }
 
  private:
   udp_socket _socket;
-  std::uint64_t _lost = 0;
+  kernel_drops _lost;
 };
 
 class socket_tx final : public tx_port {

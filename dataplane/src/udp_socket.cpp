@@ -37,7 +37,7 @@ platform::result<udp_socket> udp_socket::open(const udp_socket_options& options)
   if (options.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     return platform::error(system_error(where + ": SO_REUSEPORT"));
   }
-  // The kernel reports its count of dropped datagrams with each one received (see receive()).
+  // The kernel stamps its count of dropped datagrams on each one received after a drop (see receive()).
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
   set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.buffer_bytes);
   set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.buffer_bytes);
@@ -68,7 +68,7 @@ udp_socket::~udp_socket() {
 }
 
 std::uint32_t udp_socket::receive(packet_buffer* const* buffers, std::uint32_t n, std::uint32_t data_size,
-                                  std::uint64_t* kernel_drops) noexcept {
+                                  kernel_drops* drops) noexcept {
   if (n > max_burst) n = max_burst;
   mmsghdr messages[max_burst];
   iovec iov[max_burst];
@@ -95,12 +95,12 @@ std::uint32_t udp_socket::receive(packet_buffer* const* buffers, std::uint32_t n
     b->flags = (h.msg_flags & MSG_TRUNC) != 0 ? packet_flag::truncated : 0;
     b->rx_ticks = now;
     b->peer = endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&peers[i]), h.msg_namelen);
-    if (kernel_drops != nullptr) {
+    if (drops != nullptr) {
       for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
           std::uint32_t dropped;
           std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-          *kernel_drops = dropped;
+          drops->stamped(dropped);
         }
       }
     }

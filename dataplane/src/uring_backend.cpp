@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ferry/dataplane/io_port.hpp"
+#include "ferry/dataplane/kernel_drops.hpp"
 #include "ferry/dataplane/udp_socket.hpp"
 #include "ferry/platform/clock.hpp"
 #include "ferry/platform/region.hpp"
@@ -179,7 +180,10 @@ class uring_rx final : public rx_port {
   std::uint32_t receive(buffer_pool& pool, packet_buffer** out, std::uint32_t n) noexcept override {
     if (!_armed) arm();
     const std::uint32_t have = pool.acquire(out, std::min(n, max_burst));
-    if (have == 0) return 0;  // the pool is dry: the completions wait for the next call
+    if (have == 0) {  // the pool is dry: the completions wait for the next call, and the kernel may be dropping
+      _kernel_drops.refresh(_socket.fd());
+      return 0;
+    }
     io_uring* ring = _ring.get();
     std::uint32_t got = 0;
     std::uint32_t recycled = 0;
@@ -200,12 +204,14 @@ class uring_rx final : public rx_port {
       }
       // The kernel ends a multishot on ENOBUFS (every provided buffer full), on an error, or when it must; the
       // datagram that met ENOBUFS is still in the socket (io_recvmsg selects a buffer before it reads), so nothing
-      // is lost by it and it is not counted: what the socket drops while the multishot waits shows in SO_RXQ_OVFL.
+      // is lost by it and it is not counted: what the socket drops while the multishot waits shows in lost().
       if ((cqe->flags & IORING_CQE_F_MORE) == 0) _armed = false;
       io_uring_cqe_seen(ring, cqe);
     }
     if (recycled != 0) io_uring_buf_ring_advance(_buffers, static_cast<int>(recycled));
     pool.release(out + got, have - got);
+    // As in the socket backend: only a poll that took nothing reads the count afresh, now and then.
+    if (got == 0) _kernel_drops.refresh(_socket.fd());
     // Re-armed at most once a call, so that a kernel failing the multishot at once costs a system call a burst
     // rather than a spin.
     if (!_armed) arm();
@@ -224,9 +230,9 @@ class uring_rx final : public rx_port {
     (void)io_uring_wait_cqe_timeout(ring, &cqe, timeout_ms < 0 ? nullptr : &timeout);
   }
 
-  // The kernel's count of datagrams this socket dropped (SO_RXQ_OVFL: receive buffer full, including while the
-  // multishot waited for provided buffers), as last reported with a datagram.
-  std::uint64_t lost() const noexcept override { return _kernel_drops; }
+  // The kernel's count of datagrams this socket dropped (receive buffer full, including while the multishot waited
+  // for provided buffers): stamped on datagrams (SO_RXQ_OVFL) and read afresh on idle polls (kernel_drops).
+  std::uint64_t lost() const noexcept override { return _kernel_drops.total(); }
 
   int fd() const noexcept { return _socket.fd(); }
   endpoint local() const noexcept { return _socket.local(); }
@@ -273,7 +279,7 @@ class uring_rx final : public rx_port {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
         std::uint32_t dropped;
         std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-        _kernel_drops = dropped;
+        _kernel_drops.stamped(dropped);
       }
     }
     return true;
@@ -290,7 +296,7 @@ class uring_rx final : public rx_port {
   std::uint32_t _stride = 0;
   bool _registered = false;
   bool _armed = false;
-  std::uint64_t _kernel_drops = 0;
+  kernel_drops _kernel_drops;
 };
 
 class uring_tx final : public tx_port {

@@ -20,6 +20,7 @@
 #include "ferry/dataplane/endpoint.hpp"
 #include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/placed.hpp"
+#include "support/rx_flood.hpp"
 
 namespace ferry::dp {
 namespace {
@@ -285,6 +286,40 @@ TEST(UringBackend, CountsWhatTheSocketDroppedAsLost) {
   EXPECT_EQ(index_of(got.back().bytes), 0xfffffffeu);
   EXPECT_GT(rx.lost(), 0u);
   EXPECT_EQ(got.size() - 1 + rx.lost(), burst) << got.size() - 1 << " received, " << rx.lost() << " lost";
+}
+
+TEST(UringBackend, LostCatchesUpWithTheKernelAfterAFloodWithoutANewDatagram) {
+  backend_options options = loopback();
+  options.socket_buffer = 4096;  // holds a handful of the flood's datagrams: the kernel drops the rest
+  OPEN_URING_OR_SKIP(backend, options);
+  const int fd = testing::udp_socket_bound_to(backend->local());
+  ASSERT_GE(fd, 0) << "no socket of this process is bound to " << backend->local().to_string();
+  ASSERT_TRUE(testing::socket_drops(fd).has_value()) << "SO_MEMINFO cannot be read where io_uring runs";
+  auto pool = make_pool(64, 1024);
+
+  // Not armed before the flood: the socket's buffer alone takes it, as in the socket backend's test.
+  const testing::rx_flood_result r = testing::flood_then_poll(backend->rx(0), *pool, backend->local(), fd);
+  ASSERT_GT(r.kernel_drops, 0u) << "the flood of " << r.sent << " overflowed nothing: nothing to count";
+  EXPECT_EQ(r.lost, r.kernel_drops) << r.sent << " sent, " << r.received << " received";
+  EXPECT_EQ(r.received + r.lost, r.sent);
+}
+
+TEST(UringBackend, LostStaysCurrentWhileThePoolIsDry) {
+  backend_options options = loopback();
+  options.socket_buffer = 4096;
+  OPEN_URING_OR_SKIP(backend, options);
+  const int fd = testing::udp_socket_bound_to(backend->local());
+  ASSERT_GE(fd, 0) << "no socket of this process is bound to " << backend->local().to_string();
+  ASSERT_TRUE(testing::socket_drops(fd).has_value()) << "SO_MEMINFO cannot be read where io_uring runs";
+  auto pool = make_pool(8, 1024);
+  packet_buffer* held[8];
+  ASSERT_EQ(pool->acquire(held, 8), 8u);
+
+  const testing::rx_flood_result r = testing::flood_then_poll(backend->rx(0), *pool, backend->local(), fd);
+  pool->release(held, 8);
+  ASSERT_GT(r.kernel_drops, 0u) << "the flood of " << r.sent << " overflowed nothing: nothing to count";
+  EXPECT_EQ(r.received, 0u);
+  EXPECT_EQ(r.lost, r.kernel_drops) << r.sent << " sent";
 }
 
 TEST(UringBackend, WaitWakesForADatagramAndTimesOutWithoutOne) {

@@ -38,6 +38,8 @@ class rx_port {
   virtual void wait(int timeout_ms) noexcept = 0;
 
   // Datagrams lost below ferry so far (socket buffer full, no provided buffer left, NIC missed): a running total.
+  // Kernel sockets (socket, io_uring) learn of drops from the datagrams received and from a receive() that takes
+  // nothing (none waiting, or the pool dry), which reads the kernel's count at most every 10 ms (kernel_drops).
   virtual std::uint64_t lost() const noexcept = 0;
 
   // Packets that reached the port but were not UDP datagrams for ferry's address and port (ARP, other ports, bad

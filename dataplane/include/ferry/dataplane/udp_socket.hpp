@@ -8,6 +8,7 @@
 
 #include "ferry/dataplane/buffer_pool.hpp"
 #include "ferry/dataplane/endpoint.hpp"
+#include "ferry/dataplane/kernel_drops.hpp"
 #include "ferry/platform/result.hpp"
 
 namespace ferry::dp {
@@ -36,10 +37,10 @@ class udp_socket {
 
   // Receives up to n (<= max_burst) waiting datagrams into buffers[0..n), each with room for data_size bytes,
   // without blocking. Fills length, flags (truncated when a datagram did not fit), peer and rx_ticks of each.
-  // Returns how many arrived. *kernel_drops, when given, receives the kernel's running count of datagrams it
-  // dropped on this socket (unchanged when no datagram carried it).
+  // Returns how many arrived. `drops`, when given, takes the kernel's drop count stamped on them (SO_RXQ_OVFL);
+  // it is the caller's to refresh() on an idle poll.
   std::uint32_t receive(packet_buffer* const* buffers, std::uint32_t n, std::uint32_t data_size,
-                        std::uint64_t* kernel_drops = nullptr) noexcept;
+                        kernel_drops* drops = nullptr) noexcept;
 
   // Sends messages[0..n) (each with its own destination), retrying briefly when the send buffer is full.
   // Returns how many were sent, in order; the one after them failed (errno says why) and was skipped past only by
