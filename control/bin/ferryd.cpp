@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
   }
   for (const std::string& note : router.backend_notes()) std::fprintf(stderr, "ferryd: %s\n", note.c_str());
   if (cfg->state.directory.empty()) {
-    std::fprintf(stderr, "ferryd: no [state] directory: replay windows live in memory and a restart forgets them\n");
+    std::fprintf(stderr, "ferryd: no [state] directory: replay windows%s live in memory and a restart forgets them\n",
+                 cfg->guardian_set_upgrades ? " and guardian sets learned from upgrade VAAs" : "");
   }
   std::string placement;
   for (std::size_t s = 0; s < router.stages().stage_count(); ++s) {

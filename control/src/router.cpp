@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include "ferry/dataplane/spsc_ring.hpp"
 #include "ferry/platform/privileges.hpp"
 #include "ferry/platform/thread.hpp"
+#include "ferry/verify/wormhole.hpp"
+#include "ferry/verify/wormhole_verifier.hpp"
 
 namespace ferry::ctl {
 
@@ -104,11 +107,16 @@ std::vector<std::string> restart_fields(const config& a, const config& b) {
   return out;
 }
 
-// The replay windows: in the state directory when there is one (checked, and made when missing, for the user
-// ferryd becomes), else in memory.
-platform::result<std::unique_ptr<dp::replay_windows>> open_replay_windows(const config& cfg) {
+// The state directory and the user who must own what is in it, when the configuration names one (checked, and
+// made when missing, for the user ferryd becomes).
+struct state_place {
+  std::string directory;  // absolute, or empty: state lives in memory
+  unsigned owner_uid = 0;
+};
+
+platform::result<state_place> open_state(const config& cfg) {
   const state_config& state = cfg.state;
-  if (state.directory.empty()) return dp::replay_windows::in_memory(state.replay_channels);
+  if (state.directory.empty()) return state_place{};
   unsigned uid = ::geteuid(), gid = ::getegid();
   if (cfg.process.user) {
     auto who = platform::find_identity(*cfg.process.user, cfg.process.group.value_or(""));
@@ -118,7 +126,13 @@ platform::result<std::unique_ptr<dp::replay_windows>> open_replay_windows(const 
   }
   auto dir = open_state_dir(state.directory, uid, gid);
   if (!dir) return std::move(dir).err();
-  return dp::replay_windows::open(*dir + "/replay-windows", state.replay_channels);
+  return state_place{std::move(*dir), uid};
+}
+
+// The replay windows: in the state directory when there is one, else in memory.
+platform::result<std::unique_ptr<dp::replay_windows>> open_replay_windows(const config& cfg, const state_place& at) {
+  if (at.directory.empty()) return dp::replay_windows::in_memory(cfg.state.replay_channels);
+  return dp::replay_windows::open(at.directory + "/replay-windows", cfg.state.replay_channels);
 }
 
 }  // namespace
@@ -314,9 +328,20 @@ platform::result<std::unique_ptr<router>> router::start(const config& cfg) {
   if (!layout) return std::move(layout).err();
   std::unique_ptr<router> r(new router(cfg));
   r->_stage_slots = layout->stage_count();
-  auto windows = open_replay_windows(cfg);
+  auto state = open_state(cfg);
+  if (!state) return std::move(state).context("state");
+  auto windows = open_replay_windows(cfg, *state);
   if (!windows) return std::move(windows).context("state");
   r->_replay = std::move(*windows);
+  if (!state->directory.empty()) {
+    r->_upgrade_file = state->directory + "/" + std::string(upgrade_file_name);
+    // With upgrades off the file is left alone: the configuration alone says which sets are trusted.
+    if (cfg.guardian_set_upgrades) {
+      auto stored = read_upgrade_file(r->_upgrade_file, state->owner_uid);
+      if (!stored) return std::move(stored).context("state");
+      r->relearn(cfg, *stored);
+    }
+  }
   auto first = build_policy(cfg, r->keys_with_upgrades(cfg), r->_stage_slots, r->_states, unix_now());
   if (!first) return std::move(first).err();
   (*first)->replay = r->_replay.get();
@@ -381,7 +406,8 @@ void router::apply_upgrade(const dp::guardian_set_upgrade_event& event) {
   const verify::key_sets now_keys = keys_with_upgrades(_config);
   const auto current = now_keys.wormhole.current_index();
   if (!current || *current + 1 != event.new_index) return;  // a copy of one applied already
-  learned_upgrade up{event.new_index, {event.keys.begin(), event.keys.begin() + event.key_count}, unix_now()};
+  learned_upgrade up{event.new_index, {event.keys.begin(), event.keys.begin() + event.key_count}, unix_now(),
+                     {event.vaa.begin(), event.vaa.begin() + event.vaa_size}};
   _learned.push_back(std::move(up));
   if (auto applied = apply(_config); !applied) {
     _learned.pop_back();
@@ -392,6 +418,72 @@ void router::apply_upgrade(const dp::guardian_set_upgrade_event& event) {
   _upgrades_applied += 1;
   std::fprintf(stderr, "ferryd: guardian set %u is current (upgrade VAA); set %u expires in %llu s\n",
                event.new_index, *current, static_cast<unsigned long long>(_config.guardian_set_expiry));
+  save_upgrades();
+}
+
+void router::save_upgrades() const {
+  if (_upgrade_file.empty()) return;
+  std::vector<stored_upgrade> out;
+  out.reserve(_learned.size());
+  for (const learned_upgrade& up : _learned) out.push_back({up.at, up.vaa});
+  if (auto saved = write_upgrade_file(_upgrade_file, out); !saved) {
+    std::fprintf(stderr, "ferryd: the guardian set upgrade is in effect but a restart will forget it: %s\n",
+                 saved.err().message().c_str());
+  }
+}
+
+void router::relearn(const config& cfg, const upgrade_file_contents& stored) {
+  for (const std::string& problem : stored.problems) {
+    std::fprintf(stderr, "ferryd: %s: %s: skipped\n", _upgrade_file.c_str(), problem.c_str());
+  }
+  const std::uint64_t now = unix_now();
+  auto event = std::make_unique<dp::guardian_set_upgrade_event>();  // too large for the stack of a small thread
+  for (std::size_t i = 0; i < stored.upgrades.size(); ++i) {
+    const stored_upgrade& entry = stored.upgrades[i];
+    const verify::key_sets keys = keys_with_upgrades(cfg);
+    const auto current = keys.wormhole.current_index();
+    const auto skip = [&](const std::string& why) {
+      std::fprintf(stderr, "ferryd: %s: upgrade %zu of %zu skipped: %s\n", _upgrade_file.c_str(), i + 1,
+                   stored.upgrades.size(), why.c_str());
+    };
+    verify::wormhole::vaa_view vaa;
+    std::optional<verify::wormhole::guardian_set_upgrade> upgrade;
+    if (verify::wormhole::parse_vaa(entry.vaa, vaa) == verify::parse_status::ok) {
+      upgrade = verify::wormhole::parse_guardian_set_upgrade(vaa);
+    }
+    if (!upgrade) {
+      skip("not a guardian set upgrade VAA (the file is damaged or not ferry's)");
+      continue;
+    }
+    const std::string to = "the upgrade to set " + std::to_string(upgrade->new_index);
+    if (!current) {
+      skip(to + " has no current set to follow in the configuration");
+      continue;
+    }
+    if (upgrade->new_index <= *current) {
+      skip(to + " is older than the configured current set " + std::to_string(*current) +
+           ", which the configuration has already");
+      continue;
+    }
+    if (upgrade->new_index != *current + 1 || vaa.guardian_set_index() != *current) {
+      skip(to + " (signed as set " + std::to_string(vaa.guardian_set_index()) +
+           ") does not continue from the current set " + std::to_string(*current));
+      continue;
+    }
+    // What admitted it in traffic: the verifier's verdict, then the stage's test of an upgrade to the next set.
+    const verify::verdict v = verify::wormhole::verify_vaa(vaa, keys.wormhole, now);
+    if (v != verify::verdict::valid || !dp::read_guardian_set_upgrade(keys, entry.vaa, *event)) {
+      const std::string why = v != verify::verdict::valid ? std::string(verify::to_string(v))
+                                                          : "not an upgrade for every chain";
+      skip(to + " does not verify under set " + std::to_string(*current) + " (" + why +
+           "): the file is damaged or not ferry's");
+      continue;
+    }
+    _learned.push_back({event->new_index, {event->keys.begin(), event->keys.begin() + event->key_count},
+                        std::min(entry.learned_at, now), entry.vaa});
+    std::fprintf(stderr, "ferryd: guardian set %u is current (upgrade VAA kept in %s)\n", event->new_index,
+                 _upgrade_file.c_str());
+  }
 }
 
 platform::result<void> router::reload(const config& next) {

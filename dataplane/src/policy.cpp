@@ -111,9 +111,11 @@ bool read_guardian_set_upgrade(const verify::key_sets& keys, std::span<const std
   // Allocates (the key list), but only for a verified governance VAA: a few a year.
   const auto upgrade = verify::wormhole::parse_guardian_set_upgrade(vaa);
   if (!upgrade || upgrade->chain != 0 || upgrade->new_index != *current + 1 || upgrade->keys.empty() ||
-      upgrade->keys.size() > out.keys.size()) {
+      upgrade->keys.size() > out.keys.size() || body.size() > out.vaa.size()) {
     return false;
   }
+  std::memcpy(out.vaa.data(), body.data(), body.size());
+  out.vaa_size = static_cast<std::uint32_t>(body.size());
   out.new_index = upgrade->new_index;
   out.key_count = static_cast<std::uint32_t>(upgrade->keys.size());
   for (std::size_t k = 0; k < upgrade->keys.size(); ++k) out.keys[k] = upgrade->keys[k];

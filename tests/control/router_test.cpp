@@ -479,6 +479,131 @@ TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
   EXPECT_EQ(_router->keys().wormhole.size(), 2u);
 }
 
+// With a state directory, a set learned from an upgrade VAA is kept (the VAA itself) and verified again at start:
+// the first frames after a restart verify against it, without a word in the configuration.
+TEST_F(RouterTest, LearnedGuardianSetUpgradeOutlivesTheRouter) {
+  listener a = listener::udp();
+  const guardian_keys devnet = guardian_keys::devnet(), next = guardian_keys::generated("next", 5);
+  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\n"
+                           "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
+                           "next_hop = \"" + a.name() + "\"\n";
+  const std::string verify = "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
+  const bytes upgrade = devnet.upgrade(0, 1, next, 8), by_next = next.vaa(1, 2, 100);
+  start(rest, verify);
+  send_one(wormhole, upgrade);
+  settle(1);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (_router->keys().wormhole.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(_router->keys().wormhole.size(), 2u);
+  struct stat st {};
+  ASSERT_EQ(::stat((_dir + "/state/guardian-set-upgrades").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_NE(::access((_dir + "/state/guardian-set-upgrades.new").c_str(), F_OK), 0) << "renamed into place";
+  _router->stop();
+  _router.reset();
+
+  start(rest, verify);  // the same configuration and state directory: set 0 is still the one configured
+  const key_report keys = _router->keys();
+  ASSERT_EQ(keys.wormhole.size(), 2u);
+  EXPECT_EQ(keys.wormhole[1].index, 1u);
+  EXPECT_TRUE(keys.wormhole[1].current);
+  EXPECT_EQ(_router->stats().keys.guardian_set_upgrades, 0u) << "counts upgrades seen in traffic only";
+  send_one(wormhole, by_next);
+  settle(1);
+  EXPECT_EQ(a.take().size(), 1u) << "signed by set 1, learned before the restart";
+}
+
+// The stored VAAs are verified again at start: an altered one, or one signed by a set that is not the current one,
+// installs nothing, and the router starts all the same, saying what it skipped.
+TEST_F(RouterTest, TamperedGuardianSetUpgradeFileInstallsNothing) {
+  listener a = listener::udp();
+  const guardian_keys devnet = guardian_keys::devnet(), next = guardian_keys::generated("next", 5),
+                      forger = guardian_keys::generated("forger", 5);
+  bytes altered = devnet.upgrade(0, 1, next, 8);
+  altered[altered.size() - 1] ^= std::byte{0x01};  // the last guardian's address, under the signatures
+  const bytes forged = forger.upgrade(0, 1, forger, 9), real = devnet.upgrade(0, 1, next, 8),
+              by_forger = forger.vaa(1, 2, 100), by_next = next.vaa(1, 2, 101);
+  ASSERT_EQ(::mkdir((_dir + "/state").c_str(), 0700), 0);
+  const auto hex = [](const bytes& b) {
+    std::string out;
+    char two[3];
+    for (const std::byte x : b) {
+      std::snprintf(two, sizeof two, "%02x", std::to_integer<unsigned>(x));
+      out += two;
+    }
+    return out;
+  };
+  const std::string path = _dir + "/state/guardian-set-upgrades", now = std::to_string(unix_now());
+  std::ofstream(path) << "ferry guardian-set-upgrades 1\n"
+                      << now << " " << hex(altered) << "\n" << now << " " << hex(forged) << "\n"
+                      << now << " zz\n" << now << " " << hex(real) << "\n";
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ::testing::internal::CaptureStderr();
+  start("[state]\ndirectory = \"" + _dir + "/state\"\n"
+        "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
+            a.name() + "\"\n",
+        "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n");
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("upgrade 1 of 3 skipped"), std::string::npos) << said;
+  EXPECT_NE(said.find("upgrade 2 of 3 skipped"), std::string::npos) << said;
+  EXPECT_NE(said.find("line 4:"), std::string::npos) << said;
+  EXPECT_EQ(said.find("upgrade 3 of 3 skipped"), std::string::npos) << said;
+  // Only the real upgrade is in: set 1 holds next's keys, not the forger's.
+  const key_report keys = _router->keys();
+  ASSERT_EQ(keys.wormhole.size(), 2u);
+  EXPECT_EQ(keys.wormhole[1].keys, 5u);
+  send_one(wormhole, by_forger);
+  send_one(wormhole, by_next);
+  settle(2);
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_EQ(drops(dp::drop_reason::bad_signature), 1u);
+
+  // Nothing of ferry's at all: skipped whole, the configured sets alone.
+  _router->stop();
+  _router.reset();
+  std::ofstream(path, std::ios::trunc) << "ferry guardian-set-upgrades 9\n" << now << " " << hex(real) << "\n";
+  ::testing::internal::CaptureStderr();
+  start("[state]\ndirectory = \"" + _dir + "/state\"\n", "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n");
+  const std::string said_again = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said_again.find("not a file of this version"), std::string::npos) << said_again;
+  EXPECT_EQ(_router->keys().wormhole.size(), 1u);
+}
+
+// The file is checked as the replay window file is: ferryd refuses to start on one that someone else could have
+// written, or a link, naming the file and the fix.
+TEST_F(RouterTest, GuardianSetUpgradeFileOthersCouldWriteIsRefused) {
+  ASSERT_EQ(::mkdir((_dir + "/state").c_str(), 0700), 0);
+  const std::string path = _dir + "/state/guardian-set-upgrades";
+  std::ofstream(path) << "ferry guardian-set-upgrades 1\n";
+  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\n",
+                    verify = "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
+  const auto refused = [&](const std::string& what) {
+    auto r = router::start(parse(rest, verify));
+    ASSERT_FALSE(r.ok()) << what;
+    EXPECT_NE(r.err().message().find(path), std::string::npos) << r.err().message();
+    EXPECT_NE(r.err().message().find(what), std::string::npos) << r.err().message();
+  };
+  ASSERT_EQ(::chmod(path.c_str(), 0620), 0);
+  refused("writable by its group or others (mode 0620)");
+  ASSERT_EQ(::chmod(path.c_str(), 0606), 0);
+  refused("chmod 0600");
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  if (::geteuid() == 0) {  // only root can give a file away
+    ASSERT_EQ(::chown(path.c_str(), 4242, 4242), 0);
+    refused("owned by uid 4242");
+    ASSERT_EQ(::chown(path.c_str(), 0, 0), 0);
+  }
+  ASSERT_EQ(::rename(path.c_str(), (path + ".real").c_str()), 0);
+  ASSERT_EQ(::symlink((path + ".real").c_str(), path.c_str()), 0);
+  refused("symbolic link");
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::rename((path + ".real").c_str(), path.c_str()), 0);
+  auto r = router::start(parse(rest, verify));
+  ASSERT_TRUE(r.ok()) << r.err().message();
+}
+
 TEST_F(RouterTest, ReloadRefusesStartUpFieldsAndKeepsRunning) {
   listener a = listener::udp();
   start(opaque_route("r", 1, a.name()));

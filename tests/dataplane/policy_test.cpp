@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -194,6 +196,31 @@ TEST_F(GuardianSetUpgrade, TheNextSetFromTheGovernanceEmitterIsAccepted) {
   ASSERT_EQ(event.key_count, 2u);
   EXPECT_EQ(event.keys[0], new_keys[0]);
   EXPECT_EQ(event.keys[1], new_keys[1]);
+  // The VAA itself, for the control plane to keep in the state directory.
+  ASSERT_EQ(event.vaa_size, vaa.size());
+  EXPECT_TRUE(std::equal(vaa.begin(), vaa.end(), event.vaa.begin()));
+}
+
+TEST_F(GuardianSetUpgrade, TheLargestUpgradeFitsTheEvent) {
+  // 255 addresses in the payload and 255 signatures (made up: read_guardian_set_upgrade does not verify).
+  const std::vector<verify::eth_address> many(255, verify::demo::layerzero_dvn());
+  const bytes payload = verify::wormhole::encode_guardian_set_upgrade({0, 1, many});
+  std::vector<verify::wormhole::signature_fields> sigs(255);
+  verify::wormhole::vaa_fields fields;
+  fields.guardian_set_index = 0;
+  fields.signatures = sigs;
+  fields.emitter_chain = 1;
+  fields.emitter_address[31] = std::byte{0x04};
+  fields.payload = payload;
+  bytes vaa(verify::wormhole::encoded_size(fields));
+  verify::wormhole::encode_vaa(fields, vaa);
+  ASSERT_EQ(vaa.size(), verify::wormhole::max_guardian_set_upgrade_size);
+  auto event = std::make_unique<guardian_set_upgrade_event>();
+  ASSERT_TRUE(read(vaa, *event));
+  EXPECT_EQ(event->key_count, 255u);
+  EXPECT_EQ(event->vaa_size, vaa.size());
+  vaa.push_back(std::byte{0});  // one byte more: no longer an upgrade (its payload has a byte too many)
+  EXPECT_FALSE(read(vaa, *event));
 }
 
 TEST_F(GuardianSetUpgrade, AnythingElseIsRefused) {

@@ -15,6 +15,7 @@
 
 #include "ferry/control/config.hpp"
 #include "ferry/control/stats.hpp"
+#include "ferry/control/upgrade_file.hpp"
 #include "ferry/dataplane/counters.hpp"
 #include "ferry/dataplane/io_port.hpp"
 #include "ferry/dataplane/policy.hpp"
@@ -135,6 +136,7 @@ class router {
     std::uint32_t index;
     std::vector<verify::eth_address> keys;
     std::uint64_t at;  // unix seconds it was applied: the old set expires guardian_set_expiry after
+    std::vector<std::byte> vaa;  // the upgrade VAA, kept in the state directory (_upgrade_file)
   };
 
   explicit router(const config& cfg);
@@ -144,6 +146,12 @@ class router {
   verify::key_sets keys_with_upgrades(const config& cfg) const;
   void housekeeping() noexcept;
   void apply_upgrade(const dp::guardian_set_upgrade_event& event);
+  // At start, before the first snapshot: verifies each stored upgrade again, in order, against the keys `cfg` gives
+  // with those before it applied, and learns the ones that pass (counted nowhere: they were counted when seen in
+  // traffic). Says on stderr, one line each, which it skipped and why.
+  void relearn(const config& cfg, const upgrade_file_contents& stored);
+  // Replaces _upgrade_file with _learned (when there is a state directory); says on stderr when it cannot.
+  void save_upgrades() const;
 
   mutable std::mutex _control;  // one change at a time; guards everything below that the control plane changes
   config _config;
@@ -151,6 +159,7 @@ class router {
   std::uint32_t _stage_slots = 1;
   live_states _states;
   std::vector<learned_upgrade> _learned;
+  std::string _upgrade_file;  // in the state directory, or empty without one
   std::uint64_t _upgrades_applied = 0;
   std::unique_ptr<dp::replay_windows> _replay;  // shared by every snapshot; outlives the stages
   std::unique_ptr<dp::policy_store> _policies;

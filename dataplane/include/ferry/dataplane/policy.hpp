@@ -30,6 +30,7 @@
 #include "ferry/platform/cpu.hpp"
 #include "ferry/platform/result.hpp"
 #include "ferry/verify/verifier.hpp"
+#include "ferry/verify/wormhole_verifier.hpp"
 
 namespace ferry::dp {
 
@@ -158,11 +159,17 @@ class peer_table {
 };
 
 // Whether a verified Wormhole VAA upgrades the guardian set, as the stage that verified it reports it to the
-// control plane: the event carries the new set, which the control plane installs in a new snapshot.
+// control plane: the event carries the new set, which the control plane installs in a new snapshot, and the VAA
+// itself (its bytes), which the control plane keeps in the state directory so that a restart can verify it again.
+// Every upgrade VAA that can verify fits (verify::wormhole::max_guardian_set_upgrade_size, 22,027 bytes), so an
+// event is about 27 KB: a ring of them per stage, allocated once.
 struct guardian_set_upgrade_event {
   std::uint32_t new_index = 0;
   std::uint32_t key_count = 0;
+  std::uint32_t vaa_size = 0;
   std::array<verify::eth_address, 255> keys{};
+  // Not zeroed (only the first vaa_size bytes are ever read): a stage fills one for each verified VAA it checks.
+  std::array<std::byte, verify::wormhole::max_guardian_set_upgrade_size> vaa;
 };
 
 // Where verify stages report what the control plane must act on; implemented by the control plane. Must not block
@@ -205,7 +212,8 @@ void for_each_hop(const policy& p, const route_entry& route, std::span<const std
                   Send&& send) noexcept;
 
 // Reads a verified Wormhole VAA of `body`; when it is a guardian set upgrade to the next set of the current one,
-// fills `out` and returns true. Costs a compare for any other VAA.
+// fills `out` (the new set and the VAA's bytes) and returns true. Costs a compare for any other VAA. A VAA larger
+// than out.vaa is refused, though none that verifies can be (see max_guardian_set_upgrade_size).
 bool read_guardian_set_upgrade(const verify::key_sets& keys, std::span<const std::byte> body,
                                guardian_set_upgrade_event& out) noexcept;
 

@@ -96,6 +96,13 @@ struct guardian_set_upgrade {
 // count against the payload's length. Does not verify signatures: verify the VAA first.
 std::optional<guardian_set_upgrade> parse_guardian_set_upgrade(const vaa_view& vaa);
 
+// The largest guardian set upgrade VAA that can verify: 255 signatures (indices must ascend within a set of at most
+// 255), the fixed body, and a payload of exactly 40 bytes plus 255 addresses (parse_guardian_set_upgrade refuses any
+// other length): 6 + 255 x 66 + 51 + 40 + 255 x 20 = 22,027 bytes. Mainnet's upgrades to 19 guardians are 1,731.
+inline constexpr std::size_t max_guardian_set_upgrade_size =
+    header_size + 255 * signature_size + body_fixed_size + 40 + 255 * 20;
+static_assert(max_guardian_set_upgrade_size == 22027);
+
 // The payload of a guardian set upgrade, for tests and tools that make their own. Empty when there are more than
 // 255 keys, which the one-byte count cannot say.
 std::vector<std::byte> encode_guardian_set_upgrade(const guardian_set_upgrade& upgrade);
