@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "ferry/control/key_file.hpp"
+#include "ferry/platform/hex.hpp"
 
 namespace ferry::ctl {
 
@@ -531,11 +532,7 @@ std::optional<std::array<std::byte, N>> parse_hex(std::string_view text) {
   if (text.size() != 2 * N) return std::nullopt;
   std::array<std::byte, N> out{};
   for (std::size_t i = 0; i < 2 * N; ++i) {
-    const char c = text[i];
-    int nibble = -1;
-    if (c >= '0' && c <= '9') nibble = c - '0';
-    if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
+    const int nibble = platform::hex_value(text[i]);
     if (nibble < 0) return std::nullopt;
     out[i / 2] |= static_cast<std::byte>(i % 2 == 0 ? nibble << 4 : nibble);
   }

@@ -24,6 +24,8 @@
 #include <variant>
 #include <vector>
 
+#include "ferry/platform/hex.hpp"
+
 namespace ferry::ctl {
 
 namespace {
@@ -550,12 +552,6 @@ platform::result<http_request> parse_request(std::string_view head_and_body) {
 }
 
 std::optional<std::string> percent_decode(std::string_view text) {
-  const auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -564,8 +560,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
       continue;
     }
     if (i + 2 >= text.size()) return std::nullopt;
-    const int high = nibble(text[i + 1]);
-    const int low = nibble(text[i + 2]);
+    const int high = platform::hex_value(text[i + 1]);
+    const int low = platform::hex_value(text[i + 2]);
     if (high < 0 || low < 0 || (high == 0 && low == 0)) return std::nullopt;
     out += static_cast<char>(high << 4 | low);
     i += 2;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "ferry/platform/endian.hpp"
+#include "ferry/platform/hex.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/hyperlane_ism.hpp"
 #include "ferry/verify/keccak.hpp"
@@ -52,13 +53,6 @@ std::string hex(std::span<const std::byte> data) {
     out.push_back(digits[v & 0xf]);
   }
   return out;
-}
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 int base64_digit(char c) noexcept {
@@ -449,7 +443,7 @@ platform::result<std::vector<std::byte>> decode_hex(std::string_view text) {
   std::vector<std::byte> out;
   out.reserve(digits.size() / 2);
   for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (hex_digit(digits[i]) < 0) {
+    if (platform::hex_value(digits[i]) < 0) {
       return platform::error(shown(digits[i]) + " at position " + std::to_string(skipped + i) +
                              " is not a hex digit");
     }
@@ -459,7 +453,7 @@ platform::result<std::vector<std::byte>> decode_hex(std::string_view text) {
                            "): each byte is two");
   }
   for (std::size_t i = 0; i < digits.size(); i += 2) {
-    out.push_back(static_cast<std::byte>(hex_digit(digits[i]) * 16 + hex_digit(digits[i + 1])));
+    out.push_back(static_cast<std::byte>(platform::hex_value(digits[i]) * 16 + platform::hex_value(digits[i + 1])));
   }
   return out;
 }

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "ferry/platform/files.hpp"
+#include "ferry/platform/hex.hpp"
 #include "write_access.hpp"
 
 namespace ferry::ctl {
@@ -16,20 +18,7 @@ namespace {
 
 constexpr std::size_t max_key_file = 64 * 1024;
 
-// Closes a descriptor, and wipes a buffer that held a secret, however the function returns.
-class file_closer {
- public:
-  explicit file_closer(int fd) noexcept : _fd(fd) {}
-  file_closer(const file_closer&) = delete;
-  file_closer& operator=(const file_closer&) = delete;
-  ~file_closer() {
-    if (_fd >= 0) ::close(_fd);
-  }
-
- private:
-  int _fd;
-};
-
+// Wipes a buffer that held a secret, however the function returns.
 class wiper {
  public:
   explicit wiper(std::string& text) noexcept : _text(text) {}
@@ -40,13 +29,6 @@ class wiper {
  private:
   std::string& _text;
 };
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
@@ -62,7 +44,7 @@ platform::result<std::string> read_key_file(const std::string& path, key_secrecy
     }
     return platform::error(path + ": cannot open: " + std::strerror(errno));
   }
-  file_closer closer(fd);
+  const platform::descriptor closer(fd);
   struct stat info {};
   if (::fstat(fd, &info) != 0) return platform::error(path + ": cannot stat: " + std::strerror(errno));
   if (!S_ISREG(info.st_mode)) return platform::error(path + ": not a regular file");
@@ -123,7 +105,7 @@ platform::result<std::vector<std::byte>> parse_link_key(std::string_view text, s
       continue;
     }
     token_start = false;
-    const int nibble = hex_value(c);
+    const int nibble = platform::hex_value(c);
     if (nibble < 0) {
       explicit_bzero(secret.data(), secret.size());
       return platform::error(path + ": line " + std::to_string(line) +
@@ -177,7 +159,7 @@ platform::result<std::vector<verify::eth_address>> parse_guardian_keys(std::stri
     verify::eth_address key{};
     bool valid = entry.size() == 2 * key.size();
     for (std::size_t d = 0; valid && d < entry.size(); ++d) {
-      const int nibble = hex_value(entry[d]);
+      const int nibble = platform::hex_value(entry[d]);
       valid = nibble >= 0;
       if (valid) key[d / 2] |= static_cast<std::byte>(d % 2 == 0 ? nibble << 4 : nibble);
     }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/platform/files.hpp"
 #include "write_access.hpp"
 
 namespace ferry::ctl {
@@ -19,22 +20,6 @@ namespace ferry::ctl {
 namespace {
 
 constexpr int max_links = 40;  // as the kernel's own path walk (ELOOP)
-
-class descriptor {
- public:
-  explicit descriptor(int fd) noexcept : _fd(fd) {}
-  descriptor(descriptor&& other) noexcept : _fd(std::exchange(other._fd, -1)) {}
-  descriptor& operator=(descriptor&&) = delete;
-  descriptor(const descriptor&) = delete;
-  descriptor& operator=(const descriptor&) = delete;
-  ~descriptor() {
-    if (_fd >= 0) ::close(_fd);
-  }
-  int get() const noexcept { return _fd; }
-
- private:
-  int _fd;
-};
 
 // The components of a path, without empty ones (from "//" or a trailing "/").
 std::deque<std::string> split(std::string_view path) {
@@ -57,7 +42,7 @@ class walk {
   platform::result<void> start(unsigned owner_uid) {
     const int fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return platform::error(_path + ": cannot open /: " + std::strerror(errno));
-    return enter(descriptor(fd), "", owner_uid);
+    return enter(platform::descriptor(fd), "", owner_uid);
   }
 
   int top() const noexcept { return _dirs.back().get(); }
@@ -84,12 +69,12 @@ class walk {
   platform::result<void> down(const std::string& name, unsigned owner_uid) {
     const int fd = ::openat(top(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return platform::error(_path + ": cannot open " + where(name) + ": " + std::strerror(errno));
-    return enter(descriptor(fd), name, owner_uid);
+    return enter(platform::descriptor(fd), name, owner_uid);
   }
 
  private:
   // Checks a directory above the state directory, through its descriptor, and walks into it.
-  platform::result<void> enter(descriptor dir, const std::string& name, unsigned owner_uid) {
+  platform::result<void> enter(platform::descriptor dir, const std::string& name, unsigned owner_uid) {
     struct stat info {};
     const std::string shown = where(name);
     if (::fstat(dir.get(), &info) != 0) {
@@ -113,7 +98,7 @@ class walk {
   }
 
   std::string _path;  // as the caller named it, for messages
-  std::vector<descriptor> _dirs;
+  std::vector<platform::descriptor> _dirs;
   std::vector<std::string> _names;  // of _dirs after "/"
 };
 
@@ -148,7 +133,7 @@ platform::result<bool> create(const std::string& path, int parent, const std::st
     if (errno == EEXIST) return false;
     return platform::error(path + ": cannot create: " + std::strerror(errno));
   }
-  const descriptor dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  const platform::descriptor dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (dir.get() < 0) return platform::error(path + ": cannot open what was created: " + std::strerror(errno));
   if (::fchmod(dir.get(), 0700) != 0) {  // the umask may have taken bits away
     return platform::error(path + ": cannot chmod 0700: " + std::strerror(errno));

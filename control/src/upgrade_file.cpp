@@ -7,9 +7,10 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <filesystem>
 #include <utility>
 
+#include "ferry/platform/files.hpp"
+#include "ferry/platform/hex.hpp"
 #include "ferry/verify/wormhole_verifier.hpp"
 #include "write_access.hpp"
 
@@ -22,31 +23,10 @@ constexpr std::size_t max_hex = 2 * verify::wormhole::max_guardian_set_upgrade_s
 // The magic line, then each entry: up to 20 digits of time, a space, the hex and a newline.
 constexpr std::size_t max_file_size = magic.size() + 1 + max_upgrade_file_entries * (20 + 1 + max_hex + 1);
 
-class descriptor {
- public:
-  explicit descriptor(int fd) noexcept : _fd(fd) {}
-  descriptor(const descriptor&) = delete;
-  descriptor& operator=(const descriptor&) = delete;
-  ~descriptor() {
-    if (_fd >= 0) ::close(_fd);
-  }
-  int get() const noexcept { return _fd; }
-
- private:
-  int _fd;
-};
-
 std::string errno_text(int number) { return std::strerror(number); }
 
 platform::error file_error(const std::string& path, const std::string& what) {
   return platform::error("guardian set upgrade file '" + path + "': " + what);
-}
-
-int nibble(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // One entry line ("<learned_at> <hex>"), or a description of what is wrong with it.
@@ -65,19 +45,9 @@ std::string parse_entry(std::string_view line, stored_upgrade& out) {
   }
   out.vaa.resize(hex.size() / 2);
   for (std::size_t i = 0; i < out.vaa.size(); ++i) {
-    const int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
+    const int high = platform::hex_value(hex[2 * i]), low = platform::hex_value(hex[2 * i + 1]);
     if (high < 0 || low < 0) return "the VAA holds a character that is not a hex digit";
     out.vaa[i] = static_cast<std::byte>(high * 16 + low);
-  }
-  return {};
-}
-
-platform::result<void> sync_directory_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const descriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return platform::error("cannot sync directory '" + dir + "': " + errno_text(errno));
   }
   return {};
 }
@@ -141,7 +111,7 @@ platform::result<upgrade_file_contents> read_upgrade_file(const std::string& pat
       "when it next learns an upgrade)";
   if (S_ISLNK(named.st_mode)) return file_error(path, link_fix);
   if (!S_ISREG(named.st_mode)) return file_error(path, "is not a regular file: move it out of the way");
-  const descriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  const platform::descriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ELOOP) return file_error(path, link_fix);
     return file_error(path, "cannot open: " + errno_text(errno) + "; make it readable by ferry's user (mode 0600)");
@@ -151,7 +121,8 @@ platform::result<upgrade_file_contents> read_upgrade_file(const std::string& pat
   if (!S_ISREG(st.st_mode) || st.st_dev != named.st_dev || st.st_ino != named.st_ino) {
     return file_error(path, "changed while it was being opened; make sure nothing else writes ferry's state directory");
   }
-  auto writers = check_write_access(path, st, owner_uid, {"a state file", "change the guardian sets ferry learned", 0600});
+  auto writers =
+      check_write_access(path, st, owner_uid, {"a state file", "change the guardian sets ferry learned", 0600});
   if (!writers) return std::move(writers).err();
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > max_file_size) {
@@ -182,7 +153,7 @@ platform::result<void> write_upgrade_file(const std::string& path, const std::ve
   if (::unlink(fresh.c_str()) != 0 && errno != ENOENT) return fail("cannot remove a leftover");
   const std::string text = format_upgrade_file(upgrades);
   {
-    const descriptor fd(::open(fresh.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    const platform::descriptor fd(::open(fresh.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.get() < 0) return fail("cannot create");
     if (::fchmod(fd.get(), 0600) != 0) return fail("cannot set mode 0600");
     std::size_t done = 0;
@@ -195,7 +166,7 @@ platform::result<void> write_upgrade_file(const std::string& path, const std::ve
     if (::fsync(fd.get()) != 0) return fail("cannot sync");
   }
   if (::rename(fresh.c_str(), path.c_str()) != 0) return fail("cannot rename it to '" + path + "'");
-  return sync_directory_of(path);
+  return platform::sync_directory_of(path);
 }
 
 }  // namespace ferry::ctl

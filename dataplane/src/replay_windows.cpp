@@ -10,11 +10,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <new>
 #include <system_error>
 #include <utility>
+
+#include "ferry/platform/files.hpp"
 
 // Memory orders. A record's decision is one read-modify-write of the one word it concerns (a tag or an entry): of
 // two racing CASes exactly one wins whatever the order, and an entry is its own payload, so entries are relaxed.
@@ -62,21 +63,6 @@ std::string kind_of_file(mode_t mode) {
   if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
   return "not a regular file";
 }
-
-class fd_guard {
- public:
-  explicit fd_guard(int fd) noexcept : _fd(fd) {}
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  ~fd_guard() {
-    if (_fd >= 0) ::close(_fd);
-  }
-  int get() const noexcept { return _fd; }
-  int release() noexcept { return std::exchange(_fd, -1); }
-
- private:
-  int _fd;
-};
 
 class map_guard {
  public:
@@ -270,16 +256,6 @@ platform::result<std::size_t> map_size(std::uint64_t bytes, const std::string& w
   return static_cast<std::size_t>(bytes);
 }
 
-platform::result<void> sync_directory_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const fd_guard fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return platform::error("cannot sync directory '" + dir + "': " + errno_text(errno));
-  }
-  return {};
-}
-
 // Writes a table of `capacity` channels under `key` as `path + ".new"` (with the windows of `old` when given),
 // syncs it, and renames it over `path`.
 platform::result<void> write_file(const std::string& path, std::uint32_t capacity,
@@ -293,7 +269,7 @@ platform::result<void> write_file(const std::string& path, std::uint32_t capacit
                       "check that ferry's state directory is writable by ferry and has room");
   };
   if (::unlink(fresh.c_str()) != 0 && errno != ENOENT) return fail("cannot remove a leftover");
-  const fd_guard fd(::open(fresh.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const platform::descriptor fd(::open(fresh.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return fail("cannot create");
   if (::fchmod(fd.get(), 0600) != 0) return fail("cannot set mode 0600");
   auto size = map_size(replay_windows::footprint(capacity), "replay windows for " + std::to_string(capacity) +
@@ -313,7 +289,7 @@ platform::result<void> write_file(const std::string& path, std::uint32_t capacit
   }
   if (::fsync(fd.get()) != 0) return fail("cannot sync");
   if (::rename(fresh.c_str(), path.c_str()) != 0) return fail("cannot rename it to '" + path + "'");
-  return sync_directory_of(path);
+  return platform::sync_directory_of(path);
 }
 
 enum class opened_as { ready, refile };
@@ -343,7 +319,7 @@ platform::result<opened_as> open_existing(const std::string& path, std::uint32_t
     return file_error(path, "cannot open: " + errno_text(number),
                       "make it readable and writable by ferry's user (mode 0600)");
   }
-  fd_guard guard(fd);
+  platform::descriptor guard(fd);
   struct stat st{};
   if (::fstat(fd, &st) != 0) return file_error(path, "cannot stat: " + errno_text(errno), "check the file");
   if (!S_ISREG(st.st_mode) || st.st_dev != named.st_dev || st.st_ino != named.st_ino) {
@@ -444,7 +420,7 @@ platform::result<std::unique_ptr<replay_windows>> replay_windows::open(const std
     std::uint64_t file_size = 0;
     auto opened = open_existing(path, channels, fd, fields, file_size);
     if (!opened) return std::move(opened).err();
-    const fd_guard guard(fd);
+    const platform::descriptor guard(fd);
     auto size = map_size(file_size, "replay window file '" + path + "'");
     if (!size) return std::move(size).err();
     if (*opened == opened_as::ready) {

@@ -24,6 +24,7 @@
 
 #include "ferry/control/config.hpp"
 #include "ferry/dataplane/frame.hpp"
+#include "support/bytes.hpp"
 #include "support/guardians.hpp"
 #include "support/listener.hpp"
 #include "support/messages.hpp"
@@ -484,7 +485,7 @@ TEST_F(RouterTest, VerifiedGuardianSetUpgradeVaaRotatesTheSets) {
 TEST_F(RouterTest, LearnedGuardianSetUpgradeOutlivesTheRouter) {
   listener a = listener::udp();
   const guardian_keys devnet = guardian_keys::devnet(), next = guardian_keys::generated("next", 5);
-  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\n"
+  const std::string rest = "[state]\ndirectory = \"" + _dir.path() + "/state\"\n"
                            "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\n"
                            "next_hop = \"" + a.name() + "\"\n";
   const std::string verify = "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
@@ -498,9 +499,9 @@ TEST_F(RouterTest, LearnedGuardianSetUpgradeOutlivesTheRouter) {
   }
   ASSERT_EQ(_router->keys().wormhole.size(), 2u);
   struct stat st {};
-  ASSERT_EQ(::stat((_dir + "/state/guardian-set-upgrades").c_str(), &st), 0);
+  ASSERT_EQ(::stat((_dir.path() + "/state/guardian-set-upgrades").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
-  EXPECT_NE(::access((_dir + "/state/guardian-set-upgrades.new").c_str(), F_OK), 0) << "renamed into place";
+  EXPECT_NE(::access((_dir.path() + "/state/guardian-set-upgrades.new").c_str(), F_OK), 0) << "renamed into place";
   _router->stop();
   _router.reset();
 
@@ -525,23 +526,14 @@ TEST_F(RouterTest, TamperedGuardianSetUpgradeFileInstallsNothing) {
   altered[altered.size() - 1] ^= std::byte{0x01};  // the last guardian's address, under the signatures
   const bytes forged = forger.upgrade(0, 1, forger, 9), real = devnet.upgrade(0, 1, next, 8),
               by_forger = forger.vaa(1, 2, 100), by_next = next.vaa(1, 2, 101);
-  ASSERT_EQ(::mkdir((_dir + "/state").c_str(), 0700), 0);
-  const auto hex = [](const bytes& b) {
-    std::string out;
-    char two[3];
-    for (const std::byte x : b) {
-      std::snprintf(two, sizeof two, "%02x", std::to_integer<unsigned>(x));
-      out += two;
-    }
-    return out;
-  };
-  const std::string path = _dir + "/state/guardian-set-upgrades", now = std::to_string(unix_now());
+  ASSERT_EQ(::mkdir((_dir.path() + "/state").c_str(), 0700), 0);
+  const std::string path = _dir.path() + "/state/guardian-set-upgrades", now = std::to_string(unix_now());
   std::ofstream(path) << "ferry guardian-set-upgrades 1\n"
-                      << now << " " << hex(altered) << "\n" << now << " " << hex(forged) << "\n"
-                      << now << " zz\n" << now << " " << hex(real) << "\n";
+                      << now << " " << testing::to_hex(altered) << "\n" << now << " " << testing::to_hex(forged) << "\n"
+                      << now << " zz\n" << now << " " << testing::to_hex(real) << "\n";
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
   ::testing::internal::CaptureStderr();
-  start("[state]\ndirectory = \"" + _dir + "/state\"\n"
+  start("[state]\ndirectory = \"" + _dir.path() + "/state\"\n"
         "[[routes]]\nname = \"eth\"\nkind = \"wormhole\"\nsource = 2\ndestination = \"*\"\nnext_hop = \"" +
             a.name() + "\"\n",
         "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n");
@@ -563,9 +555,11 @@ TEST_F(RouterTest, TamperedGuardianSetUpgradeFileInstallsNothing) {
   // Nothing of ferry's at all: skipped whole, the configured sets alone.
   _router->stop();
   _router.reset();
-  std::ofstream(path, std::ios::trunc) << "ferry guardian-set-upgrades 9\n" << now << " " << hex(real) << "\n";
+  std::ofstream(path, std::ios::trunc) << "ferry guardian-set-upgrades 9\n"
+                                      << now << " " << testing::to_hex(real) << "\n";
   ::testing::internal::CaptureStderr();
-  start("[state]\ndirectory = \"" + _dir + "/state\"\n", "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n");
+  start("[state]\ndirectory = \"" + _dir.path() + "/state\"\n",
+        "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n");
   const std::string said_again = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(said_again.find("not a file of this version"), std::string::npos) << said_again;
   EXPECT_EQ(_router->keys().wormhole.size(), 1u);
@@ -574,10 +568,10 @@ TEST_F(RouterTest, TamperedGuardianSetUpgradeFileInstallsNothing) {
 // The file is checked as the replay window file is: ferryd refuses to start on one that someone else could have
 // written, or a link, naming the file and the fix.
 TEST_F(RouterTest, GuardianSetUpgradeFileOthersCouldWriteIsRefused) {
-  ASSERT_EQ(::mkdir((_dir + "/state").c_str(), 0700), 0);
-  const std::string path = _dir + "/state/guardian-set-upgrades";
+  ASSERT_EQ(::mkdir((_dir.path() + "/state").c_str(), 0700), 0);
+  const std::string path = _dir.path() + "/state/guardian-set-upgrades";
   std::ofstream(path) << "ferry guardian-set-upgrades 1\n";
-  const std::string rest = "[state]\ndirectory = \"" + _dir + "/state\"\n",
+  const std::string rest = "[state]\ndirectory = \"" + _dir.path() + "/state\"\n",
                     verify = "wormhole_network = \"devnet\"\nguardian_set_upgrades = true\n";
   const auto refused = [&](const std::string& what) {
     auto r = router::start(parse(rest, verify));

@@ -7,10 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "support/temp_dir.hpp"
 
 namespace ferry::ctl {
 namespace {
@@ -23,14 +24,8 @@ std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
 
 class UpgradeFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ferry-upgrades-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    _dir = dir;
-    _path = _dir + "/guardian-set-upgrades";
-  }
-  void TearDown() override { std::filesystem::remove_all(_dir); }
-  std::string _dir, _path;
+  testing::temp_dir _dir{"upgrades"};
+  std::string _path = _dir.path() + "/guardian-set-upgrades";
 };
 
 TEST_F(UpgradeFileTest, WhatIsWrittenIsReadBack) {
@@ -93,13 +88,13 @@ TEST_F(UpgradeFileTest, AFileOthersCouldWriteOrALinkIsRefused) {
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.err().message().find("chmod 0600 " + _path), std::string::npos) << read.err().message();
   ASSERT_EQ(::chmod(_path.c_str(), 0600), 0);
-  const std::string link = _dir + "/link";
+  const std::string link = _dir.path() + "/link";
   ASSERT_EQ(::symlink(_path.c_str(), link.c_str()), 0);
   read = read_upgrade_file(link, ::geteuid());
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.err().message().find("symbolic link"), std::string::npos) << read.err().message();
-  ASSERT_EQ(::mkdir((_dir + "/dir").c_str(), 0700), 0);
-  EXPECT_FALSE(read_upgrade_file(_dir + "/dir", ::geteuid()).ok());
+  ASSERT_EQ(::mkdir((_dir.path() + "/dir").c_str(), 0700), 0);
+  EXPECT_FALSE(read_upgrade_file(_dir.path() + "/dir", ::geteuid()).ok());
 }
 
 }  // namespace

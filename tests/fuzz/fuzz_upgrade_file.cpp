@@ -27,8 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(again.problems.empty(), "what ferry writes reads back without a problem");
   require(again.upgrades.size() == read.upgrades.size(), "every entry written reads back");
   for (std::size_t i = 0; i < again.upgrades.size(); ++i) {
-    require(again.upgrades[i].learned_at == read.upgrades[i].learned_at && again.upgrades[i].vaa == read.upgrades[i].vaa,
-            "each entry reads back as it was");
+    const ferry::ctl::stored_upgrade &was = read.upgrades[i], &is = again.upgrades[i];
+    require(is.learned_at == was.learned_at && is.vaa == was.vaa, "each entry reads back as it was");
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/platform/hex.hpp"
 #include "ferry/verify/wormhole_verifier.hpp"
 
 namespace ferry::verify::wormhole {
@@ -20,11 +21,9 @@ namespace {
 void not_hex_of_the_expected_length() {}
 
 consteval int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  not_hex_of_the_expected_length();
-  return 0;
+  const int value = platform::hex_value(c);
+  if (value < 0) not_hex_of_the_expected_length();
+  return value;
 }
 
 template <std::size_t N>

@@ -5,8 +5,8 @@
 // The kernel tells it two ways. SO_RXQ_OVFL stamps each received datagram with the count as it stood when that
 // datagram was queued: free on the hot path, but stale (a datagram queued before a flood of drops says nothing of
 // them) and absent when nothing more arrives. getsockopt(SO_MEMINFO) reads it now, at the price of a system call:
-// refresh() does that on polls that took nothing only, and at most once per refresh_interval_ns. The total is the furthest
-// either source has got, so it never goes backwards.
+// refresh() does that on polls that took nothing only, and at most once per refresh_interval_ns. The total is the
+// furthest either source has got, so it never goes backwards.
 
 #include <cstdint>
 
@@ -21,9 +21,10 @@ class kernel_drops {
   // A count the kernel stamped on a received datagram (SO_RXQ_OVFL). No system call.
   void stamped(std::uint32_t count) noexcept { advance(count); }
 
-  // For a poll of the socket `fd` that took nothing (none waiting, or no buffer to take one into): reads its count with getsockopt(SO_MEMINFO) when refresh_interval_ns has
-  // passed since the last read (a clock read otherwise). Where the read fails or comes back short (qemu-user answers
-  // SO_MEMINFO with 4 bytes), it stops trying and the total follows the stamps alone.
+  // For a poll of the socket `fd` that took nothing (none waiting, or no buffer to take one into): reads its count
+  // with getsockopt(SO_MEMINFO) when refresh_interval_ns has passed since the last read (a clock read otherwise).
+  // Where the read fails or comes back short (qemu-user answers SO_MEMINFO with 4 bytes), it stops trying and the
+  // total follows the stamps alone.
   void refresh(int fd) noexcept;
 
   // Datagrams dropped so far: the largest count either source has given.

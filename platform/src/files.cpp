@@ -1,0 +1,26 @@
+#include "ferry/platform/files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace ferry::platform {
+
+descriptor::~descriptor() {
+  if (_fd >= 0) ::close(_fd);
+}
+
+result<void> sync_directory_of(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const descriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+    return error("cannot sync directory '" + dir + "': " + std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace ferry::platform
