@@ -15,7 +15,7 @@
 #   FERRY_FORWARD_MESSAGES_PER_FRAME=8 bench/forwarding.sh   up to 8 messages a frame (default 1: a message a packet,
 #                                                          as guardians and relayers send them), up to 1472 bytes
 #   FERRY_FORWARD_LINK_MAC=blake2b bench/forwarding.sh   the upstream's link key tags with keyed BLAKE2b (default
-#                                                          hmac-sha256)
+#                                                          hmac-sha256; chacha20-poly1305 encrypts the frames)
 #   FERRY_BUILD_DIR=build/release bench/forwarding.sh     use binaries already built there
 #   FERRY_FORWARD_RELOAD_MS=50 bench/forwarding.sh       also measure ferry (same process, right after) while
 #                                                          `ferryctl reload` runs every 50 ms: reload_rate_ratio is

@@ -15,13 +15,15 @@
 //              items_per_second, one item a message; no floor (ns a message is printed).
 //   mac        a link tag of a frame of <argument> bytes under a 32-byte key, as a link check computes it: ferry's
 //              HMAC-SHA-256 (hmac) and keyed BLAKE2b (blake2b), against mbedTLS's one-call mbedtls_md_hmac (the
-//              floor), with SHA-256 alone over the same bytes (sha256) for what no HMAC can beat. Counter:
-//              bytes_per_second.
+//              floor), with SHA-256 alone over the same bytes (sha256) for what no HMAC can beat; and the
+//              ChaCha20-Poly1305 encryption of an encrypting link (aead), with mbedTLS's one call for it
+//              (aead_mbedtls), the AEAD's own floor. Counter: bytes_per_second.
 // A new topic is a new section below, registered in main(), plus its floor and figure in verify.sh.
 
 #include <benchmark/benchmark.h>
 
 #include <crypto++/keccak.h>
+#include <mbedtls/chachapoly.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 #include <secp256k1.h>
@@ -38,6 +40,7 @@
 #include <string>
 
 #include "ferry/verify/blake2b.hpp"
+#include "ferry/verify/chacha20_poly1305.hpp"
 #include "ferry/verify/demo_keys.hpp"
 #include "ferry/verify/hyperlane.hpp"
 #include "ferry/verify/keccak.hpp"
@@ -297,6 +300,40 @@ void BM_mac_blake2b(benchmark::State& state) {
            [&](std::span<const std::byte> data) { return verify::blake2b_key::message(key).update(data).finish(); });
 }
 
+// The AEAD of encrypting links: a frame's messages encrypted after a 16-byte header authenticated in clear, as
+// tx_batch seals them (ferry's key), and the same through mbedTLS's one call (its floor).
+const std::array<std::byte, 16> aead_header{};
+const verify::chacha20_poly1305_key::nonce aead_nonce{};
+
+void BM_mac_aead(benchmark::State& state) {
+  const verify::chacha20_poly1305_key key(mac_key);
+  std::vector<std::byte> out(static_cast<std::size_t>(state.range(0)));
+  mac_loop(state, [&](std::span<const std::byte> data) {
+    using aead = verify::chacha20_poly1305_key;
+    return aead::message(key, aead_nonce, aead::message::direction::encrypt, aead_header)
+        .update(data, out.data())
+        .finish();
+  });
+}
+
+void BM_mac_aead_mbedtls(benchmark::State& state) {
+  std::vector<unsigned char> out(static_cast<std::size_t>(state.range(0)));
+  mac_loop(state, [&](std::span<const std::byte> data) {
+    verify::mac128 tag;
+    mbedtls_chachapoly_context context;
+    mbedtls_chachapoly_init(&context);
+    if (mbedtls_chachapoly_setkey(&context, mbedtls_bytes(mac_key.data())) != 0 ||
+        mbedtls_chachapoly_encrypt_and_tag(&context, data.size(), mbedtls_bytes(aead_nonce.data()),
+                                           mbedtls_bytes(aead_header.data()), aead_header.size(),
+                                           mbedtls_bytes(data.data()), out.data(),
+                                           reinterpret_cast<unsigned char*>(tag.data())) != 0) {
+      std::abort();
+    }
+    mbedtls_chachapoly_free(&context);
+    return tag;
+  });
+}
+
 void BM_mac_mbedtls(benchmark::State& state) {
   const mbedtls_md_info_t* sha256 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
   mac_loop(state, [&](std::span<const std::byte> data) {
@@ -323,6 +360,8 @@ void BM_mac_sha256(benchmark::State& state) {
 void register_mac() {
   for (auto* bench : {benchmark::RegisterBenchmark("BM_mac_hmac", BM_mac_hmac),
                       benchmark::RegisterBenchmark("BM_mac_blake2b", BM_mac_blake2b),
+                      benchmark::RegisterBenchmark("BM_mac_aead", BM_mac_aead),
+                      benchmark::RegisterBenchmark("BM_mac_aead_mbedtls", BM_mac_aead_mbedtls),
                       benchmark::RegisterBenchmark("BM_mac_mbedtls", BM_mac_mbedtls),
                       benchmark::RegisterBenchmark("BM_mac_sha256", BM_mac_sha256)}) {
     for (const std::int64_t size : mac_sizes) bench->Arg(size);

@@ -9,7 +9,9 @@
 namespace ferry::loadgen {
 
 namespace {
-constexpr std::size_t frame_overhead = dp::frame_header_size + dp::message_header_size + dp::link_tag_size;
+// A header, a message's header and the most a link key adds (a nonce and a tag).
+constexpr std::size_t frame_overhead =
+    dp::frame_header_size + dp::message_header_size + dp::link_nonce_size + dp::link_tag_size;
 }
 
 datagram_packer::datagram_packer(const presigned_pool& pool, const packing& options)
@@ -27,7 +29,7 @@ std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noex
     if (!frame || frame->message_count() == 0) return;
     open.size = frame->finish().size();
     if (_options.link_key) {
-      // the writer was given link_tag_size less than the room, so the tag fits
+      // the writer was given the key's overhead less than the room, so the tag (and nonce) fit
       open.size = dp::seal(std::span(_space).subspan(open.offset), open.size, *_options.link_key);
     }
     used += open.size;
@@ -56,7 +58,8 @@ std::uint64_t datagram_packer::pack(std::uint64_t first, std::uint64_t due) noex
       if (_count >= _options.batch) break;
       // Each datagram's room is at most the per-datagram share _space was sized for, so the batch always fits.
       const std::size_t room = std::max(_options.frame_bytes, body.size() + frame_overhead);
-      frame.emplace(std::span(_space).subspan(used, room - (_options.link_key ? dp::link_tag_size : 0)), header);
+      frame.emplace(std::span(_space).subspan(used, room - (_options.link_key ? _options.link_key->overhead() : 0)),
+                    header);
       open = packed_datagram{used, 0, {}};
     }
     frame->add(e.kind, body);

@@ -385,8 +385,10 @@ int main(int argc, char** argv) {
                  "Authenticate every frame with the link key in this file (a ferry key file: hex, mode 0600)");
   app.add_option("--key-id", key_id, "--link-key: the key's id, as the router's [[peers.link_keys]] names it")
       ->capture_default_str()->check(CLI::Range(1, 65535));
-  app.add_option("--link-mac", link_mac, "--link-key: the MAC the key tags with, as its [[peers.link_keys]] mac says")
-      ->capture_default_str()->check(CLI::IsMember({"hmac-sha256", "blake2b"}));
+  app.add_option("--link-mac", link_mac,
+                 "--link-key: how the key seals, as its [[peers.link_keys]] mac says: hmac-sha256, blake2b or "
+                 "chacha20-poly1305 (which encrypts)")
+      ->capture_default_str();
   app.add_option("--sign-threads", sign_threads, "Threads that sign the run's messages before it starts")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_flag("--wait-for-signal", wait_for_signal,
@@ -440,10 +442,11 @@ int main(int argc, char** argv) {
   s.source = *source_ep;
   s.packing.frame_flags = verified_upstream ? dp::frame_flag::verified_upstream : std::uint8_t{0};
   if (!link_key_file.empty()) {
-    auto secret = ctl::read_link_key(link_key_file);
+    const auto mac = dp::link_mac_named(link_mac);
+    if (!mac) return fail("--link-mac '" + link_mac + "': expected " + std::string(dp::link_mac_names));
+    auto secret = ctl::read_link_key(link_key_file, *mac);
     if (!secret) return fail("--link-key " + secret.err().message());
-    s.packing.link_key = dp::link_key(key_id, *secret, 0,  // 16 to 64 bytes, as read_link_key checks
-                                      link_mac == "blake2b" ? dp::link_mac::blake2b : dp::link_mac::hmac_sha256);
+    s.packing.link_key = dp::link_key(key_id, *secret, 0, *mac);  // of the size *mac needs, as read_link_key checks
   }
   traffic_options.weights = *weights;
   traffic_options.valid_flows = *valid;

@@ -779,18 +779,17 @@ void read_link_keys(checker& check, const toml::table& table, const std::string&
         one.send_from = static_cast<std::uint64_t>(from->get());
       }
     }
-    if (const auto* mac = field<std::string>(check, key, at, "mac", "\"hmac-sha256\" or \"blake2b\"")) {
-      if (mac->get() == "hmac-sha256") {
-        one.mac = dp::link_mac::hmac_sha256;
-      } else if (mac->get() == "blake2b") {
-        one.mac = dp::link_mac::blake2b;
+    const std::string macs(dp::link_mac_names);
+    if (const auto* mac = field<std::string>(check, key, at, "mac", macs.c_str())) {
+      if (const auto named = dp::link_mac_named(mac->get())) {
+        one.mac = *named;
       } else {
-        check.problem(mac->source(), at + ".mac", "'" + mac->get() + "': expected \"hmac-sha256\" or \"blake2b\"");
+        check.problem(mac->source(), at + ".mac", "'" + mac->get() + "': expected " + macs);
       }
     }
     one.file = read_key_path(check, key, at, "file");
     if (!one.file.empty()) {
-      auto secret = read_link_key(one.file);
+      auto secret = read_link_key(one.file, one.mac);
       if (secret) {
         one.secret = std::move(*secret);
       } else {

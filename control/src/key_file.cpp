@@ -134,11 +134,18 @@ platform::result<std::vector<std::byte>> parse_link_key(std::string_view text, s
   return secret;
 }
 
-platform::result<std::vector<std::byte>> read_link_key(const std::string& path) {
+platform::result<std::vector<std::byte>> read_link_key(const std::string& path, dp::link_mac mac) {
   auto read = read_key_file(path, key_secrecy::secret);
   if (!read) return std::move(read).err();
   const wiper wipe(*read);
-  return parse_link_key(*read, path);
+  auto secret = parse_link_key(*read, path);
+  if (secret && mac == dp::link_mac::chacha20_poly1305 && secret->size() != verify::chacha20_poly1305_key::key_size) {
+    const std::string count = std::to_string(secret->size());
+    explicit_bzero(secret->data(), secret->size());
+    return platform::error(path + ": " + count +
+                           " bytes; a chacha20-poly1305 link key is exactly 32 bytes (64 hex digits)");
+  }
+  return secret;
 }
 
 platform::result<std::vector<verify::eth_address>> parse_guardian_keys(std::string_view text, std::string_view source) {

@@ -557,7 +557,7 @@ platform::result<void> router::rotate_keys() {
   }
   for (peer_config& peer : next.peers) {
     for (link_key& key : peer.link_keys) {
-      auto secret = read_link_key(key.file);
+      auto secret = read_link_key(key.file, key.mac);
       if (!secret) return std::move(secret).context("peer '" + peer.name + "' link key " + std::to_string(key.id));
       key.secret = std::move(*secret);
     }

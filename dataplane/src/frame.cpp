@@ -9,6 +9,23 @@ namespace ferry::dp {
 using platform::load_be16;
 using platform::load_be64;
 
+namespace {
+// Whether `messages` holds exactly `count` messages, each with a non-empty body inside it.
+frame_status check_messages(std::span<const std::byte> messages, std::uint32_t count) noexcept {
+  const std::byte* p = messages.data();
+  const std::size_t end = messages.size();
+  std::size_t at = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (end - at < message_header_size) return frame_status::truncated_message;
+    const std::size_t length = load_be16(p + at + 2);
+    if (length == 0) return frame_status::empty_message;
+    if (length > end - at - message_header_size) return frame_status::length_past_end;
+    at += message_header_size + length;
+  }
+  return at == end ? frame_status::ok : frame_status::trailing_bytes;
+}
+}  // namespace
+
 const char* to_string(frame_status status) noexcept {
   switch (status) {
     case frame_status::ok: return "ok";
@@ -17,6 +34,7 @@ const char* to_string(frame_status status) noexcept {
     case frame_status::unsupported_version: return "unsupported version";
     case frame_status::reserved_flags: return "reserved flags set";
     case frame_status::stray_key_id: return "key id without authentication";
+    case frame_status::untagged_encryption: return "encryption without authentication";
     case frame_status::no_messages: return "no messages";
     case frame_status::truncated_message: return "truncated message header";
     case frame_status::length_past_end: return "message length past end";
@@ -39,27 +57,36 @@ frame_status parse_frame(std::span<const std::byte> datagram, frame_view& out) n
   header.key_id = load_be16(p + 6);
   header.sequence = load_be64(p + 8);
   const bool authenticated = (header.flags & frame_flag::authenticated) != 0;
+  const bool encrypted = (header.flags & frame_flag::encrypted) != 0;
   if (!authenticated && header.key_id != 0) return frame_status::stray_key_id;
+  if (!authenticated && encrypted) return frame_status::untagged_encryption;
   if (header.message_count == 0) return frame_status::no_messages;
 
   const std::size_t tag_size = authenticated ? link_tag_size : 0;
-  if (datagram.size() < frame_header_size + tag_size) return frame_status::too_short;
+  const std::size_t start = frame_header_size + (encrypted ? link_nonce_size : 0);  // where the messages begin
+  if (datagram.size() < start + tag_size) return frame_status::too_short;
   const std::size_t end = datagram.size() - tag_size;  // messages must end exactly here
-  std::size_t at = frame_header_size;
-  for (std::uint32_t i = 0; i < header.message_count; ++i) {
-    if (end - at < message_header_size) return frame_status::truncated_message;
-    const std::size_t length = load_be16(p + at + 2);
-    if (length == 0) return frame_status::empty_message;
-    if (length > end - at - message_header_size) return frame_status::length_past_end;
-    at += message_header_size + length;
+  const std::span<const std::byte> messages = datagram.subspan(start, end - start);
+  if (encrypted) {
+    if (messages.size() < message_header_size) return frame_status::truncated_message;
+  } else if (const frame_status s = check_messages(messages, header.message_count); s != frame_status::ok) {
+    return s;
   }
-  if (at != end) return frame_status::trailing_bytes;
 
   out._header = header;
-  out._messages = datagram.subspan(frame_header_size, end - frame_header_size);
+  out._messages = encrypted ? messages.first(0) : messages;
+  out._nonce = datagram.subspan(frame_header_size, start - frame_header_size);
+  out._sealed = encrypted ? messages : messages.first(0);
   out._tag = datagram.subspan(end, tag_size);
   out._tagged = datagram.first(end);
   return frame_status::ok;
+}
+
+frame_status parse_opened(frame_view& frame) noexcept {
+  if (!frame.encrypted()) return frame_status::ok;
+  const frame_status s = check_messages(frame._sealed, frame._header.message_count);
+  if (s == frame_status::ok) frame._messages = frame._sealed;
+  return s;
 }
 
 message_ref frame_view::iterator::operator*() const noexcept {

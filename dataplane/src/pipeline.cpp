@@ -36,7 +36,7 @@ pipeline::pipeline(const pipeline_options& options, rx_port& rx, tx_port& tx, bu
   _options.burst = std::clamp<std::uint32_t>(_options.burst, 1, rx_port::max_burst);
 }
 
-std::uint32_t pipeline::handle(const policy& rules, const packet_buffer& datagram, std::uint64_t now_s,
+std::uint32_t pipeline::handle(const policy& rules, packet_buffer& datagram, std::uint64_t now_s,
                                std::uint64_t now_ns, counter_values& tally) noexcept {
   std::uint32_t added = 0;
   take_apart(datagram, rules, _stage, now_ns, now_s, tally, [&](const accepted_message& m) {

@@ -1,7 +1,7 @@
 #pragma once
 // The first steps of every data path, shared by the run-to-completion stage and the io stages: count the datagram
 // in, reject it whole when it is not a frame, find its peer, check the frame's link tag when the peer has keys
-// (before anything else is done with it), and give each message the peer's rate limit (before any crypto, so a
+// (before anything else is done with it; an encrypted frame is decrypted in its buffer), and give each message the peer's rate limit (before any crypto, so a
 // flood costs little) and the cheap checks (a known kind, no reserved flags, addressing that reads), counting every
 // message refused here under its reason.
 
@@ -29,7 +29,7 @@ struct accepted_message {
 // bucket; now_s: unix seconds, for link keys' lives. Returns false when the datagram was rejected whole (nothing was
 // taken).
 template <class Take>
-bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
+bool take_apart(packet_buffer& datagram, const policy& rules, std::uint32_t stage, std::uint64_t now_ns,
                 std::uint64_t now_s, counter_values& tally, Take&& take) noexcept {
   tally.rx_datagrams += 1;
   tally.rx_bytes += datagram.length;
@@ -50,13 +50,26 @@ bool take_apart(const packet_buffer& datagram, const policy& rules, std::uint32_
   const peer_entry* from = peer != peer_table::none ? &rules.peer_entries[peer] : nullptr;
   peer_tally* counted = from != nullptr ? &from->state->tally(stage) : nullptr;
   const bool authenticated = from != nullptr && !from->keys.empty();
-  if (authenticated && !authentic(from->keys, frame, now_s)) {
-    // Nothing in it can be believed, not even its message count: one message received, one dropped.
-    tally.rx += 1;
-    tally.drop(drop_reason::bad_mac);
-    counted->rx.add(1);
-    counted->bad_mac.add(1);
-    return false;
+  if (authenticated || frame.encrypted()) {
+    // An encrypted frame from a sender without keys cannot be opened, so it is no more believable than a bad tag.
+    const bool genuine = authenticated && (frame.encrypted()
+                                               ? open(from->keys, {datagram.data(), datagram.length}, frame, now_s)
+                                               : authentic(from->keys, frame, now_s));
+    if (!genuine) {
+      // Nothing in it can be believed, not even its message count: one message received, one dropped.
+      tally.rx += 1;
+      tally.drop(drop_reason::bad_mac);
+      if (counted != nullptr) {
+        counted->rx.add(1);
+        counted->bad_mac.add(1);
+      }
+      return false;
+    }
+    if (parse_opened(frame) != frame_status::ok) {  // opened, but what the peer encrypted is not messages
+      tally.rx += 1;
+      tally.drop(drop_reason::malformed);
+      return false;
+    }
   }
   token_bucket* bucket = from != nullptr ? from->state->limit() : nullptr;
   const bool from_trusted =

@@ -1,8 +1,10 @@
 #include "ferry/dataplane/tx_batch.hpp"
 
+#include <sodium/randombytes.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -12,7 +14,12 @@ tx_batch::tx_batch(std::size_t max_frame_bytes)
     : _max_frame_bytes(max_frame_bytes),
       // Without the socket a sink's frames are refused and counted as tx_error: nothing else depends on it.
       _sink_socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
-      _open(max_hops, none), _sequence(max_hops, 0) {}
+      _open(max_hops, none), _sequence(max_hops, 0),
+      // A frame's messages fill at most max_frame_bytes, or one message of any size alone.
+      _sealed_slot(std::max(max_frame_bytes, message_header_size + max_message_body)),
+      _sealed(std::make_unique_for_overwrite<std::byte[]>(max_frames * _sealed_slot)) {
+  randombytes_buf(_next_nonce.data(), _next_nonce.size());
+}
 
 tx_batch::~tx_batch() {
   if (_sink_socket >= 0) ::close(_sink_socket);
@@ -31,9 +38,9 @@ bool tx_batch::add(std::uint32_t hop, std::span<const std::byte> encoded, bool c
   std::uint32_t f = _open[hop];
   if (f != none) {
     const frame& open = _frame[f];
-    // room for a tag when the hop takes one, whether or not a key is ready to send with yet
-    const std::size_t tag = _hops[hop].keys != nullptr ? link_tag_size : 0;
-    if (open.parts == max_parts || open.bytes + encoded.size() + tag > _max_frame_bytes) f = none;
+    // room for a tag (and nonce) when the hop takes one, whether or not a key is ready to send with yet
+    const std::size_t sealing = _hops[hop].keys != nullptr ? _hops[hop].keys->overhead() : 0;
+    if (open.parts == max_parts || open.bytes + encoded.size() + sealing > _max_frame_bytes) f = none;
   }
   if (f == none) {
     f = open_frame(hop);
@@ -72,6 +79,15 @@ std::uint32_t tx_batch::send_sinks(mmsghdr* messages, std::uint32_t n) noexcept 
   }
 }
 
+verify::chacha20_poly1305_key::nonce tx_batch::next_nonce() noexcept {
+  const verify::chacha20_poly1305_key::nonce now = _next_nonce;
+  for (std::byte& b : _next_nonce) {  // counted up as one 96-bit little-endian number
+    b = static_cast<std::byte>(std::to_integer<unsigned>(b) + 1);
+    if (b != std::byte{0}) break;
+  }
+  return now;
+}
+
 void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
   if (_frames == 0) return;
   // UDP frames first, then sink frames: each kind goes out in one call.
@@ -97,12 +113,22 @@ void tx_batch::flush(tx_port& port, counter_values& tally) noexcept {
     header.message_count = static_cast<std::uint16_t>(fr.parts - 1);
     header.sequence = _sequence[fr.hop]++;
     if (key != nullptr) {
-      header.flags = frame_flag::authenticated;
+      header.flags = frame_flag::authenticated | (key->encrypts() ? frame_flag::encrypted : 0);
       header.key_id = key->id;
     }
-    encode_frame_header(header, std::span<std::byte, frame_header_size>(_headers[f], frame_header_size));
+    const std::span<std::byte, frame_header_size> encoded(_headers[f], frame_header_size);
+    encode_frame_header(header, encoded);
     std::uint32_t parts = fr.parts;
-    if (key != nullptr) {
+    if (key != nullptr && key->encrypts()) {
+      std::byte* text = _sealed.get() + f * _sealed_slot;
+      _nonces[f] = next_nonce();
+      _tags[f] = key->encrypt(encoded, _nonces[f], std::span<const iovec>(_iov[f] + 1, parts - 1), text);
+      _iov[f][1] = {_nonces[f].data(), link_nonce_size};
+      _iov[f][2] = {text, fr.bytes - frame_header_size};
+      _iov[f][3] = {_tags[f].data(), link_tag_size};
+      parts = 4;
+      fr.bytes += static_cast<std::uint32_t>(key->overhead());
+    } else if (key != nullptr) {
       _tags[f] = key->tag(std::span<const iovec>(_iov[f], parts));
       _iov[f][parts++] = {_tags[f].data(), link_tag_size};
       fr.bytes += static_cast<std::uint32_t>(link_tag_size);

@@ -107,11 +107,11 @@ class loopback_sender {
 };
 
 // A link key of 32 random bytes under `id`.
-dp::link_key random_link_key(std::uint16_t id) {
+dp::link_key random_link_key(std::uint16_t id, dp::link_mac mac = dp::link_mac::hmac_sha256) {
   std::random_device random;
   std::array<std::byte, 32> secret;
   for (std::byte& b : secret) b = static_cast<std::byte>(random() & 0xff);
-  return dp::link_key(id, secret);
+  return dp::link_key(id, secret, 0, mac);
 }
 
 // A frame of `messages` whose header has `flags` (nothing else set).
@@ -864,6 +864,46 @@ TEST_F(HostileE2e, AVerifiedUpstreamMarkCountsOnlyOnAnAuthenticatedLink) {
     const std::uint64_t expected = p["name"] == "upstream" ? 5u : 0u;
     EXPECT_EQ(p["counters"]["bad_mac"].get<std::uint64_t>(), expected) << p.dump();
   }
+  expect_same_process_serving();
+}
+
+// A link whose key encrypts: a running ferryd opens what its peer encrypted and delivers it, and refuses whole what
+// does not open (an altered byte, another secret, the link's secret used as an HMAC key, a frame in clear).
+TEST_F(HostileE2e, AnEncryptedLinkDeliversWhatOpensAndRefusesTheRest) {
+  const loopback_sender peer("127.0.0.6");
+  ASSERT_TRUE(peer.bound()) << "cannot bind 127.0.0.6";
+  listener sink_socket = listener::udp();
+  collector sink(sink_socket);
+  constexpr dp::link_mac aead = dp::link_mac::chacha20_poly1305;
+  const dp::link_key key = random_link_key(1, aead);
+  ASSERT_NO_FATAL_FAILURE(start(write_config(
+      dataplane() + "[[peers]]\nname = \"encrypting\"\naddresses = [\"" + peer.host() +
+      "\"]\n[[peers.link_keys]]\nid = 1\nmac = \"chacha20-poly1305\"\nfile = \"" +
+      write_key_file("encrypting-1.key", key) + "\"\n" + route("wormhole-eth", "wormhole", "2", sink_socket.name()) +
+      "[verify]\nwormhole_network = \"devnet\"\n")));
+
+  const guardian_keys devnet = guardian_keys::devnet();
+  std::uint64_t sequence = 1;
+  const auto one_vaa = [&] { return testing::frame_of({{wormhole, devnet.vaa(0, 2, sequence++)}}); };
+  std::vector<bytes> delivered;
+  for (int i = 0; i < 3; ++i) {
+    const bytes a = devnet.vaa(0, 2, sequence++), b = devnet.vaa(0, 2, sequence++);
+    delivered.push_back(a);
+    delivered.push_back(b);
+    ASSERT_NO_FATAL_FAILURE(queue(peer, sealed(testing::frame_of({{wormhole, a}, {wormhole, b}}), key),
+                                  {{"forwarded", "two valid VAAs encrypted with the link's key", 2}}));
+  }
+  bytes altered = sealed(one_vaa(), key);
+  altered[dp::frame_header_size + dp::link_nonce_size + 5] ^= std::byte{1};
+  ASSERT_NO_FATAL_FAILURE(queue(peer, altered, {{"bad_mac", "encrypted, then a byte of ciphertext changed"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      queue(peer, sealed(one_vaa(), random_link_key(1, aead)), {{"bad_mac", "encrypted with another secret"}}));
+  ASSERT_NO_FATAL_FAILURE(queue(peer, sealed(one_vaa(), dp::link_key(1, key.secret())),
+                                {{"bad_mac", "tagged in clear with the link's secret as an HMAC key"}}));
+  ASSERT_NO_FATAL_FAILURE(queue(peer, one_vaa(), {{"bad_mac", "in clear, untagged, from the encrypting peer"}}));
+  ASSERT_NO_FATAL_FAILURE(flush());
+
+  ASSERT_NO_FATAL_FAILURE(expect_delivered_and_accounted(sink, delivered, "the sink"));
   expect_same_process_serving();
 }
 

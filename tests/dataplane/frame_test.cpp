@@ -72,6 +72,45 @@ TEST(Frame, AuthenticatedFrameExposesItsTag) {
   EXPECT_EQ(std::distance(view.begin(), view.end()), 3);
 }
 
+// An encrypted frame's messages cannot be read before they are decrypted: its view holds none, and the nonce and
+// the ciphertext are where the format puts them. Once decrypted in place, parse_opened() checks them as
+// parse_frame() checks a clear frame's. (The sample's messages stand in for what decryption gives.)
+TEST(Frame, EncryptedFrameHoldsNoMessageUntilOpened) {
+  const auto clear = sample_frame();
+  std::vector<std::byte> datagram(clear.begin(), clear.begin() + frame_header_size);
+  datagram[3] = std::byte{frame_flag::authenticated | frame_flag::encrypted};
+  platform::store_be16(datagram.data() + 6, 3);
+  const auto nonce = bytes_of(link_nonce_size, 0x60);
+  datagram.insert(datagram.end(), nonce.begin(), nonce.end());
+  datagram.insert(datagram.end(), clear.begin() + frame_header_size, clear.end());
+  const auto tag = bytes_of(link_tag_size, 0xa0);
+  datagram.insert(datagram.end(), tag.begin(), tag.end());
+
+  frame_view view;
+  ASSERT_EQ(parse_frame(datagram, view), frame_status::ok);
+  EXPECT_TRUE(view.encrypted());
+  EXPECT_EQ(view.begin(), view.end());
+  EXPECT_EQ(view.nonce().data(), datagram.data() + frame_header_size);
+  EXPECT_EQ(view.nonce().size(), link_nonce_size);
+  EXPECT_EQ(view.sealed().data(), datagram.data() + frame_header_size + link_nonce_size);
+  EXPECT_EQ(view.sealed().size(), clear.size() - frame_header_size);
+  EXPECT_EQ(view.tagged_bytes().size(), datagram.size() - link_tag_size);
+  ASSERT_EQ(parse_opened(view), frame_status::ok);
+  EXPECT_EQ(std::distance(view.begin(), view.end()), 3);
+  EXPECT_EQ((*view.begin()).encoded.data(), view.sealed().data());
+
+  // Too short for a nonce, a message header and the tag; and decrypted bytes that are not messages.
+  for (std::size_t n = 0; n < frame_header_size + link_nonce_size + message_header_size + link_tag_size; ++n) {
+    EXPECT_NE(parse(datagram, n), frame_status::ok) << n;
+  }
+  auto short_count = datagram;
+  platform::store_be16(short_count.data() + 4, 2);
+  frame_view wrong;
+  ASSERT_EQ(parse_frame(short_count, wrong), frame_status::ok) << "the count cannot be checked before opening";
+  EXPECT_EQ(parse_opened(wrong), frame_status::trailing_bytes);
+  EXPECT_EQ(wrong.begin(), wrong.end()) << "a frame that does not open into messages still holds none";
+}
+
 // The status a truncation to `n` bytes must give, worked out from the sample's layout.
 frame_status expected_for_truncation(std::size_t n, std::size_t tag) {
   if (n < frame_header_size + tag) return frame_status::too_short;
@@ -129,7 +168,8 @@ TEST(Frame, HeaderFieldsAreChecked) {
   EXPECT_EQ(with(1, std::byte{0}), frame_status::bad_magic);
   EXPECT_EQ(with(2, std::byte{0}), frame_status::unsupported_version);
   EXPECT_EQ(with(2, std::byte{2}), frame_status::unsupported_version);
-  EXPECT_EQ(with(3, std::byte{0x04}), frame_status::reserved_flags);
+  EXPECT_EQ(with(3, std::byte{0x08}), frame_status::reserved_flags);
+  EXPECT_EQ(with(3, std::byte{frame_flag::encrypted}), frame_status::untagged_encryption);
   EXPECT_EQ(with(3, std::byte{0x80}), frame_status::reserved_flags);
   EXPECT_EQ(with(7, std::byte{1}), frame_status::stray_key_id);  // key id without the authenticated flag
   EXPECT_EQ(with(3, std::byte{frame_flag::verified_upstream}), frame_status::ok);

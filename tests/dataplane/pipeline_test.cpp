@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -410,6 +411,56 @@ TEST_F(PipelineTest, ALinkKeyedForBlake2bChecksAndTagsWithIt) {
   EXPECT_EQ(sent.header().key_id, 1u);
   EXPECT_TRUE(authentic(testing::link_keys_of({key}), sent, now));
   EXPECT_FALSE(authentic(testing::link_keys_of({as_hmac}), sent, now));
+  expect_balanced();
+}
+
+// A link whose key encrypts (ChaCha20-Poly1305): frames from the peer are opened, and refused whole as bad_mac when
+// they do not open (altered ciphertext, an altered header, a clear tag under the key's id, no tag, no key at all);
+// frames to it carry their messages encrypted, which open again with the key.
+TEST_F(PipelineTest, ALinkKeyedForChaCha20Poly1305EncryptsBothWays) {
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  const link_key key = testing::link_key_of(1, 0x51, 0, link_mac::chacha20_poly1305);
+  const link_key as_hmac = testing::link_key_of(1, 0x51);
+  ASSERT_TRUE(key.encrypts());
+  route({{message_kind::opaque, any, any, 0}});
+  const bytes secret_payload = opaque_body(1, 2, 40);
+  const bytes frame =
+      frame_of({{wire(message_kind::opaque), secret_payload}, {wire(message_kind::opaque), opaque_body(1, 3)}});
+  send(testing::sealed(frame, key));  // from no peer: nobody here holds a key to open it
+  process(1);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 1u);
+
+  _peers.push_back({{_sender->local()}, false, std::nullopt, testing::link_keys_of({key})});
+  _peers.push_back({{_hops[0]}, false, std::nullopt, testing::link_keys_of({key})});
+  route({{message_kind::opaque, any, any, 0}});
+  bytes altered = testing::sealed(frame, key);
+  altered[frame_header_size + link_nonce_size + 10] ^= std::byte{1};
+  bytes header_altered = testing::sealed(frame, key);
+  header_altered[15] ^= std::byte{1};  // the sequence: in clear, but authenticated
+  send(testing::sealed(frame, key));
+  send(testing::sealed(frame, as_hmac));
+  send(altered);
+  send(header_altered);
+  send(frame);
+  process(6);  // counted since the start
+  const std::vector<bytes> got = drain(*_hop_a);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(drops(drop_reason::bad_mac), 5u);
+  EXPECT_EQ(_counters.read().forwarded, 2u);
+
+  frame_view sent;
+  bytes wire_bytes = got[0];
+  ASSERT_EQ(parse_frame(wire_bytes, sent), frame_status::ok);
+  EXPECT_EQ(sent.header().flags, frame_flag::authenticated | frame_flag::encrypted);
+  EXPECT_EQ(sent.header().key_id, 1u);
+  EXPECT_EQ(std::search(wire_bytes.begin(), wire_bytes.end(), secret_payload.begin() + 8, secret_payload.end()),
+            wire_bytes.end())
+      << "the payload went out in clear";
+  EXPECT_FALSE(authentic(testing::link_keys_of({as_hmac}), sent, now));
+  ASSERT_TRUE(open(testing::link_keys_of({key}), wire_bytes, sent, now));
+  ASSERT_EQ(parse_opened(sent), frame_status::ok);
+  ASSERT_EQ(std::distance(sent.begin(), sent.end()), 2);
+  EXPECT_TRUE(std::ranges::equal((*sent.begin()).body, secret_payload));
   expect_balanced();
 }
 

@@ -1,6 +1,8 @@
 // libFuzzer target over dp::parse_frame(): any datagram it accepts must be exactly what its header and messages
 // say it is, iterate without leaving the input, be rebuilt byte for byte by frame_writer, and authenticate only as
-// sealed with a link key (a made-up tag never passes; a sealed frame passes until any byte changes).
+// sealed with a link key (a made-up tag never passes; a sealed frame passes until any byte changes). An encrypted
+// frame holds no message until opened, and a made-up one never opens and is left as it came; a clear one sealed
+// with the encrypting key opens back into its own messages.
 
 #include <array>
 #include <cstddef>
@@ -26,6 +28,37 @@ using ferry::testing::inside;
 using ferry::testing::require;
 using ferry::testing::same;
 
+// The link keys a sealed frame may have been made with, under id 7, one secret: the input's last byte picks.
+const std::array<dp::link_key, 3>& link_keys_to_try() {
+  static const std::array<dp::link_key, 3> keys = [] {
+    std::array<std::byte, 32> secret;
+    secret.fill(std::byte{0xa5});
+    return std::array<dp::link_key, 3>{dp::link_key(7, secret, 0, dp::link_mac::hmac_sha256),
+                                       dp::link_key(7, secret, 0, dp::link_mac::blake2b),
+                                       dp::link_key(7, secret, 0, dp::link_mac::chacha20_poly1305)};
+  }();
+  return keys;
+}
+
+// An encrypted frame as parsed: its nonce and ciphertext where the format puts them, no message before it is
+// opened, and a made-up one never opens (under any key) and is left as it came.
+void check_encrypted(std::span<const std::byte> input, dp::frame_view& frame) {
+  require(frame.begin() == frame.end(), "an encrypted frame holds messages before it is opened");
+  require(frame.nonce().data() == input.data() + dp::frame_header_size &&
+              frame.nonce().size() == dp::link_nonce_size,
+          "nonce is not after the header");
+  require(frame.sealed().data() == frame.nonce().data() + dp::link_nonce_size &&
+              frame.sealed().size() + dp::frame_header_size + dp::link_nonce_size + dp::link_tag_size == input.size(),
+          "ciphertext is not between the nonce and the tag");
+  std::vector<std::byte> copy(input.begin(), input.end());
+  dp::frame_view view;
+  require(dp::parse_frame(copy, view) == dp::frame_status::ok, "a copy parses otherwise");
+  for (const dp::link_key& key : link_keys_to_try()) {
+    require(!dp::open(dp::link_keys{{key}}, copy, view, 0), "a made-up encrypted frame opened");
+  }
+  require(same(copy, input), "a frame that did not open was changed");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -48,6 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(frame.tag().size() == tag_size, "tag size");
   require(tag_size == 0 || frame.tag().data() == input.data() + size - tag_size, "tag is not the last bytes");
   require(same(frame.tagged_bytes(), input.first(size - tag_size)), "tagged bytes are not all but the tag");
+  if (frame.encrypted()) {
+    check_encrypted(input, frame);
+    return 0;
+  }
 
   // Every message lies inside the input, one after another from the end of the header.
   std::size_t count = 0;
@@ -82,27 +119,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(writer.room() == 0, "writer has room left in an exactly sized buffer");
   require(same(writer.finish(), frame.tagged_bytes()), "re-encoded frame differs from the input");
 
-  // Link authentication, under either MAC (the last byte picks): a tag the fuzzer made up never passes under a key
-  // it cannot know, and the frame sealed with that key (as a router sends it) passes, under its id only, and fails
-  // once any byte of it changes.
-  static const std::array<dp::link_key, 2> both = [] {
-    std::array<std::byte, 32> secret;
-    secret.fill(std::byte{0xa5});
-    return std::array<dp::link_key, 2>{dp::link_key(7, secret, 0, dp::link_mac::hmac_sha256),
-                                       dp::link_key(7, secret, 0, dp::link_mac::blake2b)};
-  }();
-  const dp::link_key& key = both[static_cast<std::size_t>(data[size - 1]) % 2];
+  // Link authentication, under each kind of key (the last byte picks): a tag the fuzzer made up never passes under
+  // a key it cannot know, and the frame sealed with that key (as a router sends it) passes, under its id only, and
+  // fails once any byte of it changes. Sealed with the encrypting key it opens back into its own messages.
+  const dp::link_key& key = link_keys_to_try()[static_cast<std::size_t>(data[size - 1]) % 3];
   const dp::link_keys keys{{key}};
   require(!authenticated || !dp::authentic(keys, frame, 0) || header.key_id == 7, "a tag passed under another key id");
-  std::vector<std::byte> sealed(size - tag_size + dp::link_tag_size);
+  std::vector<std::byte> sealed(size - tag_size + key.overhead());
   std::copy(frame.tagged_bytes().begin(), frame.tagged_bytes().end(), sealed.begin());
   require(dp::seal(sealed, size - tag_size, key) == sealed.size(), "seal refused a valid frame");
+  const std::vector<std::byte> as_sealed = sealed;
   dp::frame_view resealed;
   require(dp::parse_frame(sealed, resealed) == dp::frame_status::ok, "a sealed frame does not parse");
-  require(dp::authentic(keys, resealed, 0), "a frame sealed with the key fails its check");
-  sealed[data[0] % sealed.size()] ^= std::byte{1};
+  require(resealed.encrypted() == key.encrypts(), "sealed with an encrypting key but not encrypted, or the reverse");
+  if (key.encrypts()) {
+    require(dp::open(keys, sealed, resealed, 0), "a frame sealed with the key does not open");
+    require(dp::parse_opened(resealed) == dp::frame_status::ok, "an opened frame's messages do not parse");
+    require(same(resealed.sealed(), input.subspan(dp::frame_header_size, size - tag_size - dp::frame_header_size)),
+            "an opened frame's messages are not those sealed");
+  } else {
+    require(dp::authentic(keys, resealed, 0), "a frame sealed with the key fails its check");
+  }
+  std::vector<std::byte> changed_bytes = as_sealed;
+  changed_bytes[data[0] % changed_bytes.size()] ^= std::byte{1};
   dp::frame_view changed;
-  require(dp::parse_frame(sealed, changed) != dp::frame_status::ok || !dp::authentic(keys, changed, 0),
-          "a frame changed after sealing passes its check");
+  const bool parses = dp::parse_frame(changed_bytes, changed) == dp::frame_status::ok;
+  const bool passes =
+      parses && (changed.encrypted() ? dp::open(keys, changed_bytes, changed, 0) : dp::authentic(keys, changed, 0));
+  require(!passes, "a frame changed after sealing passes its check");
   return 0;
 }

@@ -91,10 +91,10 @@ inline dp::link_key link_key_of(std::uint16_t id, std::uint8_t fill, std::uint64
 
 inline dp::link_keys link_keys_of(std::vector<dp::link_key> keys) { return dp::link_keys{std::move(keys)}; }
 
-// `frame` authenticated with `key` (its flag and key id set, its tag appended).
+// `frame` authenticated with `key` (its flag and key id set, its tag appended; encrypted when the key encrypts).
 inline std::vector<std::byte> sealed(std::vector<std::byte> frame, const dp::link_key& key) {
   const std::size_t size = frame.size();
-  frame.resize(size + dp::link_tag_size);
+  frame.resize(size + key.overhead());
   frame.resize(dp::seal(frame, size, key));
   return frame;
 }

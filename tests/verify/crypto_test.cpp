@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ferry/verify/blake2b.hpp"
+#include "ferry/verify/chacha20_poly1305.hpp"
 #include "ferry/verify/ed25519.hpp"
 #include "ferry/verify/secp256k1.hpp"
 #include "ferry/verify/sha256.hpp"
@@ -237,6 +238,52 @@ TEST(Blake2b, AKeyMadeOnceServesEveryMessageInAnyPieces) {
     EXPECT_EQ(pieces.finish(), whole) << split;
   }
   EXPECT_NE(blake2b_key::message(key).update(std::span(data255).first(254)).finish(), whole);
+}
+
+// ChaCha20-Poly1305: RFC 8439's AEAD test vector (section 2.8.2), encrypted in pieces split anywhere, and decrypted
+// in place with the tag matching; a changed byte of ciphertext or additional data changes the tag.
+TEST(ChaCha20Poly1305, Rfc8439AeadVector) {
+  std::array<std::byte, 32> key_bytes;
+  for (std::size_t i = 0; i < key_bytes.size(); ++i) key_bytes[i] = static_cast<std::byte>(0x80 + i);
+  const chacha20_poly1305_key key(key_bytes);
+  const auto nonce = fixed<12>("070000004041424344454647");
+  const auto additional = fixed<12>("50515253c0c1c2c3c4c5c6c7");
+  const std::string_view plain =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would "
+      "be it.";
+  const auto cipher = *from_hex(
+      "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e06"
+      "0b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d265"
+      "86cec64b6116");
+  const mac128 tag = fixed<16>("1ae10b594f09e26a7e902ecbd0600691");
+  using direction = chacha20_poly1305_key::message::direction;
+  for (std::size_t split = 0; split <= plain.size(); split += 19) {
+    std::vector<std::byte> out(plain.size());
+    chacha20_poly1305_key::message sealing(key, nonce, direction::encrypt, additional);
+    sealing.update(text(plain.substr(0, split)), out.data());
+    sealing.update(text(plain.substr(split)), out.data() + split);
+    EXPECT_EQ(sealing.finish(), tag) << split;
+    EXPECT_EQ(out, cipher) << split;
+  }
+  std::vector<std::byte> in_place = cipher;
+  chacha20_poly1305_key::message opening(key, nonce, direction::decrypt, additional);
+  opening.update(in_place, in_place.data());
+  EXPECT_TRUE(equal_in_constant_time(opening.finish(), tag));
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(in_place.data()), in_place.size()), plain);
+
+  std::vector<std::byte> changed = cipher;
+  changed[40] ^= std::byte{0x80};
+  EXPECT_NE(chacha20_poly1305_key::message(key, nonce, direction::decrypt, additional)
+                .update(changed, changed.data())
+                .finish(),
+            tag);
+  auto other_additional = additional;
+  other_additional[0] ^= std::byte{1};
+  std::vector<std::byte> again = cipher;
+  EXPECT_NE(chacha20_poly1305_key::message(key, nonce, direction::decrypt, other_additional)
+                .update(again, again.data())
+                .finish(),
+            tag);
 }
 
 }  // namespace

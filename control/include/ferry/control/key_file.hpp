@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/dataplane/link_auth.hpp"
 #include "ferry/platform/result.hpp"
 #include "ferry/verify/secp256k1.hpp"
 
@@ -30,9 +31,11 @@ platform::result<std::string> read_key_file(const std::string& path, key_secrecy
 // `text`. Wiping `text` is the caller's; the returned secret is the only copy this makes.
 platform::result<std::vector<std::byte>> parse_link_key(std::string_view text, std::string_view source);
 
-// A link key file's secret: parse_link_key() of the file read as key_secrecy::secret, the text read wiped before
-// returning.
-platform::result<std::vector<std::byte>> read_link_key(const std::string& path);
+// A link key file's secret for a key that seals with `mac`: parse_link_key() of the file read as
+// key_secrecy::secret, the text read wiped before returning, refused when `mac` needs another size (a
+// chacha20-poly1305 key is exactly 32 bytes).
+platform::result<std::vector<std::byte>> read_link_key(const std::string& path,
+                                                       dp::link_mac mac = dp::link_mac::hmac_sha256);
 
 // Guardian addresses from a file's text: one 20-byte address a line (40 hex digits, "0x" first allowed), blank
 // lines and '#' comments ignored, at least one. Their order is the guardian indices'. `source` names the text in

@@ -44,7 +44,7 @@ class pipeline final : public stage {
 
  private:
   // Takes one datagram apart; returns how many of its messages were added to the batch.
-  std::uint32_t handle(const policy& rules, const packet_buffer& datagram, std::uint64_t now_s,
+  std::uint32_t handle(const policy& rules, packet_buffer& datagram, std::uint64_t now_s,
                        std::uint64_t now_ns, counter_values& tally) noexcept;
 
   pipeline_options _options;

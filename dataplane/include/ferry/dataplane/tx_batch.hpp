@@ -3,13 +3,15 @@
 // the backend's tx port, local sinks through a Unix datagram socket of the batch's own. Messages are not copied:
 // each frame is a gather list of a fresh 16-byte header and the messages as they sit in the receive buffers, which
 // must stay untouched until flush() returns. A frame to a peer with link keys gets a tag (link_auth.hpp) after its
-// last message.
+// last message; when the key encrypts, the frame's messages are the one thing copied: encrypted into the batch's own
+// memory, after a nonce of the batch's (96 random bits at start, counted up a frame).
 
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -62,6 +64,7 @@ class tx_batch {
   };
 
   std::uint32_t open_frame(std::uint32_t hop) noexcept;
+  verify::chacha20_poly1305_key::nonce next_nonce() noexcept;
   // Counts frames [from, to) of the list `order` as sent.
   void sent(const std::uint32_t* order, std::uint32_t from, std::uint32_t to, counter_values& tally) noexcept;
   void refused(std::uint32_t f, counter_values& tally) noexcept;
@@ -76,6 +79,12 @@ class tx_batch {
   frame _frame[max_frames];
   std::byte _headers[max_frames][frame_header_size];
   std::array<std::array<std::byte, link_tag_size>, max_frames> _tags;
+  // Encrypted frames: each one's messages in a slot of _sealed (large enough for the largest frame; only the pages
+  // frames reach are ever touched), after its nonce.
+  std::size_t _sealed_slot;
+  std::unique_ptr<std::byte[]> _sealed;
+  verify::chacha20_poly1305_key::nonce _next_nonce;
+  std::array<verify::chacha20_poly1305_key::nonce, max_frames> _nonces;
   iovec _iov[max_frames][max_parts + 1];  // the header, the messages, and the tag when there is one
   mmsghdr _messages[max_frames];  // UDP frames first, then sink frames, as flush() orders them
   std::uint32_t _order[max_frames];
