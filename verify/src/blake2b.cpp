@@ -7,6 +7,8 @@
 #include <cstring>
 #include <new>
 
+#include "sodium_ready.hpp"
+
 namespace ferry::verify {
 
 namespace {
@@ -23,6 +25,7 @@ static_assert(crypto_generichash_blake2b_BYTES_MIN <= sizeof(mac128));
 
 blake2b_key::blake2b_key(std::span<const std::byte> key) noexcept {
   if (key.size() < min_size || key.size() > max_size) std::abort();
+  ensure_sodium();  // else every message runs BLAKE2b's portable compression
   auto* s = new (_state) crypto_generichash_blake2b_state;
   if (crypto_generichash_blake2b_init(s, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
                                       sizeof(mac128)) != 0) {

@@ -4,18 +4,13 @@
 
 #include <cstdlib>
 
+#include "sodium_ready.hpp"
+
 namespace ferry::verify {
 
 namespace {
 const unsigned char* bytes(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
 unsigned char* bytes(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
-
-// libsodium picks its implementations at sodium_init(); the Ed25519 calls are safe without it but slower, so it
-// runs once before the first, from whichever thread comes first (sodium_init is itself thread-safe).
-void ensure_sodium() noexcept {
-  static const bool ready = sodium_init() >= 0;
-  if (!ready) std::abort();  // only when the library cannot initialise at all: nothing could be verified
-}
 }  // namespace
 
 bool ed25519_verify(std::span<const std::byte, 64> signature, std::span<const std::byte> message,

@@ -1,6 +1,6 @@
 #pragma once
-// Keyed BLAKE2b with a 16-byte output (libsodium's crypto_generichash): a MAC that runs several times faster than
-// HMAC-SHA-256 on small messages, for links that choose it (dataplane/link_auth.hpp).
+// Keyed BLAKE2b with a 16-byte output (libsodium's crypto_generichash): a MAC faster than HMAC-SHA-256 (through
+// mbedTLS's portable SHA-256), for links that choose it (dataplane/link_auth.hpp).
 
 #include <array>
 #include <cstddef>
