@@ -460,20 +460,8 @@ file = ")" + key1 + R"("
   EXPECT_EQ(defaults->peers[0].link_keys[0].send_from, 0u);
   EXPECT_EQ(defaults->peers[0].link_keys[0].mac, dp::link_mac::hmac_sha256);
   EXPECT_EQ(defaults->peers[0].key_grace, 600u);
-  EXPECT_EQ(problems(minimal + R"(
-[[peers]]
-name = "core-2"
-addresses = ["10.0.0.5:7700"]
-[[peers.link_keys]]
-id = 7
-file = ")" + key1 + R"("
-mac = "hmac-sha1"
-)"),
-            "ferry.toml:10:7: peers[0].link_keys[0].mac: 'hmac-sha1': expected \"hmac-sha256\", \"blake2b\" or "
-            "\"chacha20-poly1305\"");
-  // The AEAD takes a 32-byte key, and only that.
-  const std::string key16 = write("a-16.key", std::string(32, '2'), 0600);
-  const auto with_aead = [&](const std::string& file) {
+  // One peer whose key 7 is in `file` and says `mac`.
+  const auto keyed = [&](const std::string& file, const std::string& mac) {
     return minimal + R"(
 [[peers]]
 name = "core-2"
@@ -481,13 +469,18 @@ addresses = ["10.0.0.5:7700"]
 [[peers.link_keys]]
 id = 7
 file = ")" + file + R"("
-mac = "chacha20-poly1305"
+mac = ")" + mac + R"("
 )";
   };
-  auto aead = parse_config(with_aead(key1), "ferry.toml");
+  EXPECT_EQ(problems(keyed(key1, "hmac-sha1")),
+            "ferry.toml:10:7: peers[0].link_keys[0].mac: 'hmac-sha1': expected \"hmac-sha256\", \"blake2b\" or "
+            "\"chacha20-poly1305\"");
+  // The AEAD takes a 32-byte key, and only that.
+  const std::string key16 = write("a-16.key", std::string(32, '2'), 0600);
+  auto aead = parse_config(keyed(key1, "chacha20-poly1305"), "ferry.toml");
   ASSERT_TRUE(aead.ok()) << aead.err().message();
   EXPECT_EQ(aead->peers[0].link_keys[0].mac, dp::link_mac::chacha20_poly1305);
-  EXPECT_EQ(problems(with_aead(key16)),
+  EXPECT_EQ(problems(keyed(key16, "chacha20-poly1305")),
             "ferry.toml:9:8: peers[0].link_keys[0].file: " + key16 +
                 ": 16 bytes; a chacha20-poly1305 link key is exactly 32 bytes (64 hex digits)");
 }
