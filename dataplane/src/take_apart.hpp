@@ -1,9 +1,9 @@
 #pragma once
 // The first steps of every data path, shared by the run-to-completion stage and the io stages: count the datagram
 // in, reject it whole when it is not a frame, find its peer, check the frame's link tag when the peer has keys
-// (before anything else is done with it; an encrypted frame is decrypted in its buffer), and give each message the peer's rate limit (before any crypto, so a
-// flood costs little) and the cheap checks (a known kind, no reserved flags, addressing that reads), counting every
-// message refused here under its reason.
+// (before anything else is done with it; an encrypted frame is decrypted in its buffer), and give each message the
+// peer's rate limit (before any crypto, so a flood costs little) and the cheap checks (a known kind, no reserved
+// flags, addressing that reads), counting every message refused here under its reason.
 
 #include <cstdint>
 
