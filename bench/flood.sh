@@ -227,6 +227,7 @@ flood_addresses=(127.0.0.21 127.0.0.22 127.0.0.23 127.0.0.24 127.0.0.31)
       "$flood_share"
   done
   printf '\n[[peers]]\nname = "anyone"\naddresses = ["*"]\nrate = %s\n' "$flood_share"
+  route 10 "${ports[2]}"  # the warm-up's chain
   for i in 0 1 2; do route $((11 + i)) "${ports[$((2 + i))]}"; done
   for i in 0 1 2 3 4; do route $((21 + i)) "${ports[$((5 + i))]}"; done
   echo
@@ -258,8 +259,10 @@ wait_done() {  # pid, name, seconds
   wait "$1" || { cat "$tmp/$2.err" >&2; fail "ferry-loadgen $2 failed"; }
 }
 
-# Warm-up: honest-1 alone at its rate for 2 s, so that the RSS before the flood is that of a ferryd in use.
-drive warmup 127.0.0.11 11 "${ports[2]}" "$honest_rate" 2 valid=100 1
+# Warm-up: honest-1 alone at its rate for 2 s, so that the RSS before the flood is that of a ferryd in use. On a
+# Wormhole chain of its own (10): each load generator numbers its channel's VAAs from 0, so on honest-1's chain the
+# run's first 2 s of VAAs would be replays of the warm-up's (refused as `replay`, counted against honest-1).
+drive warmup 127.0.0.11 10 "${ports[2]}" "$honest_rate" 2 valid=100 1
 wait_ready "${loadgens[0]}" warmup
 kill -USR1 "${loadgens[0]}"
 wait_done "${loadgens[0]}" warmup 30
